@@ -1,0 +1,396 @@
+"""The one async client of the relay, used by the CLI and the console.
+
+It connects with a URL, a token and a name; matches replies to requests by
+``id``; hands every other event to :meth:`DispatchClient.events`; and, when
+asked to, reconnects with jittered exponential backoff and resumes from the
+last ``seq`` it saw in each stream through ``history``, so that nothing sent
+while it was away is missed and nothing is shown twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import random
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+logger = logging.getLogger(__name__)
+
+#: Events that are not stored in a stream and so carry no resumable ``seq``.
+_STREAMED = frozenset({"client_message", "transcript", "ai_suggestion"})
+_HISTORY_PAGE = 500
+_MAX_RECOVERY_PAGES = 20
+
+
+class ClientError(Exception):
+    """Base of everything the client raises."""
+
+
+class ConnectionFailed(ClientError):
+    """The relay could not be reached, or the connection was lost."""
+
+
+class ServerRefused(ClientError):
+    """The relay answered a request with ``error`` or refused the connection."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class LinkState(StrEnum):
+    """What the console's status bar shows about the connection."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    RECOVERED = "recovered"
+    GAP = "gap"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Jittered exponential backoff ("full jitter") between reconnect attempts."""
+
+    initial: float = 0.25
+    factor: float = 2.0
+    maximum: float = 15.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.maximum, self.initial * self.factor**attempt)
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def stream_of(event: dict[str, Any]) -> str | None:
+    """The ``history`` stream an event belongs to: its room, or None (global)."""
+    data = event.get("data")
+    if isinstance(data, dict):
+        room = data.get("room")
+        if isinstance(room, str):
+            return room
+    return None
+
+
+class DispatchClient:
+    """A connection to the relay that can survive the relay going away."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        name: str | None = None,
+        reconnect: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        backoff: Backoff | None = None,
+        open_timeout: float = 10.0,
+        on_state: Callable[[LinkState], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.name = name
+        self.reconnect = reconnect
+        self.ssl_context = ssl_context
+        self.backoff = backoff or Backoff()
+        self.open_timeout = open_timeout
+        self.on_state = on_state
+        self.state = LinkState.CONNECTING
+        self.welcome: dict[str, Any] = {}
+        self.rooms: dict[str, None] = {}
+        self.last_seq: dict[str | None, int] = {}
+        self._ids = itertools.count(1)
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._connection: ClientConnection | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        #: Why the connection ended, when it ended without :meth:`close`.
+        self.lost_reason: str | None = None
+        #: Live stream events that arrive while missed ones are being replayed.
+        self._held: list[dict[str, Any]] = []
+
+    async def __aenter__(self) -> DispatchClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Open the first connection; raises :class:`ClientError` if it fails."""
+        connection = await self._open()
+        await self._greet(connection)
+        self._set_state(LinkState.CONNECTED)
+        self._runner = asyncio.create_task(self._run(connection), name="dispatch-client")
+        if self.name:
+            await self.request("identify", {"name": self.name})
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._connection is not None:
+            await self._connection.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        self._set_state(LinkState.CLOSED)
+        self._events.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Every event that is not a reply to this client's own requests."""
+        while True:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    async def request(
+        self, event: str, data: dict[str, Any] | None = None, timeout: float = 15.0
+    ) -> dict[str, Any]:
+        """Send one request and return its reply; ``error`` raises :class:`ServerRefused`."""
+        if self._connection is None or not self._connected.is_set():
+            raise ConnectionFailed(f"not connected to {self.url}")
+        request_id = f"r{next(self._ids)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        message: dict[str, Any] = {"event": event, "id": request_id}
+        if data is not None:
+            message["data"] = data
+        try:
+            await self._connection.send(json.dumps(message, ensure_ascii=False))
+            reply = await asyncio.wait_for(future, timeout)
+        except ConnectionClosed as exc:
+            raise ConnectionFailed(f"connection lost: {_describe_close(exc)}") from None
+        except TimeoutError:
+            raise ConnectionFailed(f"no reply to {event} within {timeout:g} s") from None
+        finally:
+            self._pending.pop(request_id, None)
+        if reply.get("event") == "error":
+            error = reply.get("data") or {}
+            raise ServerRefused(str(error.get("code")), str(error.get("message")))
+        self._track(reply)
+        return reply
+
+    async def join(self, room: str) -> dict[str, Any]:
+        reply = await self.request("join_room", {"room_name": room})
+        self.rooms[room] = None
+        return reply
+
+    async def leave(self, room: str) -> dict[str, Any]:
+        reply = await self.request("leave_room", {"room_name": room})
+        self.rooms.pop(room, None)
+        return reply
+
+    async def send_to_room(self, room: str, message: Any) -> dict[str, Any]:
+        return await self.request("send_to_room", {"room_name": room, "message": message})
+
+    async def send_to_all(self, message: Any) -> dict[str, Any]:
+        return await self.request("send_to_all", {"message": message})
+
+    async def history(
+        self, room: str | None = None, since: int | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if room is not None:
+            data["room_name"] = room
+        if since is not None:
+            data["since"] = since
+        if limit is not None:
+            data["limit"] = limit
+        return await self.request("history", data)
+
+    def _set_state(self, state: LinkState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        if self.on_state is not None:
+            self.on_state(state)
+
+    async def _open(self) -> ClientConnection:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        try:
+            return await connect(
+                self.url,
+                additional_headers=headers,
+                ssl=self.ssl_context if self.url.startswith("wss:") else None,
+                open_timeout=self.open_timeout,
+                compression=None,
+                max_size=None,
+            )
+        except InvalidURI as exc:
+            raise ConnectionFailed(f"invalid relay URL {self.url!r}: {exc}") from None
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise ServerRefused(
+                    "forbidden", f"relay refused the connection ({status})"
+                ) from None
+            raise ConnectionFailed(f"relay at {self.url} answered HTTP {status}") from None
+        except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
+            raise ConnectionFailed(f"cannot connect to {self.url}: {_reason(exc)}") from None
+
+    async def _greet(self, connection: ClientConnection) -> None:
+        """Read the relay's ``welcome``; a refusal raises :class:`ServerRefused`."""
+        try:
+            welcome = json.loads(await asyncio.wait_for(connection.recv(), self.open_timeout))
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None and exc.rcvd.code == 1008:
+                raise ServerRefused("forbidden", exc.rcvd.reason or "access denied") from None
+            raise ConnectionFailed(f"connection lost: {_describe_close(exc)}") from None
+        except TimeoutError:
+            raise ConnectionFailed(f"no welcome from {self.url}") from None
+        if welcome.get("event") == "error":
+            error = welcome.get("data") or {}
+            raise ServerRefused(str(error.get("code")), str(error.get("message")))
+        self.welcome = welcome.get("data") or {}
+        self._connection = connection
+        self._connected.set()
+
+    async def _run(self, connection: ClientConnection) -> None:
+        while True:
+            try:
+                async for frame in connection:
+                    self._dispatch(json.loads(frame))
+            except ConnectionClosed:
+                pass
+            self._connected.clear()
+            self._fail_pending(connection)
+            if not self._closing:
+                self.lost_reason = _describe_close(connection.close_exc)
+            if self._closing or not self.reconnect:
+                self._set_state(LinkState.CLOSED)
+                self._events.put_nowait(None)
+                return
+            connection = await self._reconnect()
+
+    async def _reconnect(self) -> ClientConnection:
+        self._set_state(LinkState.RECONNECTING)
+        for attempt in itertools.count():
+            await asyncio.sleep(self.backoff.delay(attempt))
+            try:
+                connection = await self._open()
+                await self._greet(connection)
+            except ClientError as exc:
+                logger.info("reconnect attempt %d failed: %s", attempt + 1, exc)
+                continue
+            recovery = asyncio.create_task(self._recover())
+            try:
+                async for frame in _until(connection, recovery):
+                    self._dispatch(json.loads(frame), hold=True)
+            except ConnectionClosed:
+                recovery.cancel()
+                continue
+            return connection
+        raise AssertionError("unreachable")
+
+    async def _recover(self) -> None:
+        """Rejoin rooms and replay what was missed; ``gap`` if that fails."""
+        complete = True
+        try:
+            if self.name:
+                await self.request("identify", {"name": self.name})
+            for room in list(self.rooms):
+                await self.request("join_room", {"room_name": room})
+            for stream in [None, *self.rooms]:
+                complete &= await self._replay(stream)
+        except ClientError as exc:
+            logger.warning("recovery after reconnect failed: %s", exc)
+            complete = False
+        held, self._held = self._held, []
+        for event in held:
+            self._emit(event)
+        self._set_state(LinkState.RECOVERED if complete else LinkState.GAP)
+
+    async def _replay(self, stream: str | None) -> bool:
+        since = self.last_seq.get(stream, 0)
+        for _ in range(_MAX_RECOVERY_PAGES):
+            reply = await self.history(stream, since=since, limit=_HISTORY_PAGE)
+            data = reply.get("data") or {}
+            for event in data.get("messages", []):
+                self._emit(event)
+            since = self.last_seq.get(stream, since)
+            if not data.get("has_more"):
+                return True
+        return False
+
+    def _dispatch(self, message: dict[str, Any], hold: bool = False) -> None:
+        request_id = message.get("id")
+        if isinstance(request_id, str) and request_id in self._pending:
+            future = self._pending[request_id]
+            if not future.done():
+                future.set_result(message)
+            return
+        if hold and message.get("event") in _STREAMED:
+            self._held.append(message)
+            return
+        if message.get("event") == "welcome":
+            return
+        self._emit(message)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        """Queue one event unless its ``seq`` was already seen in its stream."""
+        if event.get("event") in _STREAMED:
+            seq = (event.get("data") or {}).get("seq")
+            stream = stream_of(event)
+            if isinstance(seq, int):
+                if seq <= self.last_seq.get(stream, 0):
+                    return
+                self.last_seq[stream] = seq
+        self._events.put_nowait(event)
+
+    def _track(self, reply: dict[str, Any]) -> None:
+        """Own messages are not echoed back: remember their ``seq`` from ``sent``."""
+        if reply.get("event") != "sent":
+            return
+        data = reply.get("data") or {}
+        seq = data.get("seq")
+        if isinstance(seq, int):
+            stream = data.get("room") if isinstance(data.get("room"), str) else None
+            self.last_seq[stream] = max(seq, self.last_seq.get(stream, 0))
+
+    def _fail_pending(self, connection: ClientConnection) -> None:
+        reason = _describe_close(connection.close_exc) if connection.close_exc else "closed"
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionFailed(f"connection lost: {reason}"))
+
+
+async def _until(connection: ClientConnection, task: asyncio.Task[None]) -> AsyncIterator[str]:
+    """Frames from ``connection`` until ``task`` is done."""
+    while not task.done():
+        receiving = asyncio.ensure_future(connection.recv())
+        done, _ = await asyncio.wait({receiving, task}, return_when=asyncio.FIRST_COMPLETED)
+        if receiving in done:
+            yield str(receiving.result())
+        else:
+            receiving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await receiving
+
+
+def _describe_close(exc: ConnectionClosed | None) -> str:
+    if exc is None:
+        return "closed"
+    frame = exc.rcvd or exc.sent
+    if frame is None:
+        return "closed without a close frame"
+    return f"closed with {frame.code} {frame.reason}".rstrip()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

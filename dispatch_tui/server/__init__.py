@@ -1,0 +1,1 @@
+"""The relay: rooms and presence (hub), sockets (relay), journal, auth, sources, agents."""

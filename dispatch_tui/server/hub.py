@@ -1,0 +1,354 @@
+"""Rooms, presence and request handling, with no sockets.
+
+The hub turns each client request into replies and deliveries. It writes
+through an :class:`Outbox`, which the socket layer implements (and tests can
+fake), so everything here is exercised without a network.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dispatch_tui import protocol as p
+from dispatch_tui.server.auth import OPEN_ROLE, Role
+from dispatch_tui.server.broker import Broker, Delivery
+from dispatch_tui.server.journal import Entry, Journal
+
+logger = logging.getLogger(__name__)
+
+#: History replies are cut at this many bytes of messages (``has_more`` set).
+HISTORY_MAX_BYTES = 1 << 20
+
+
+@dataclass(eq=False, slots=True)
+class Session:
+    """One connected client, as the hub sees it."""
+
+    client_id: str
+    address: str
+    name: str | None = None
+    role: Role = OPEN_ROLE
+    user: str | None = None
+    #: Joined rooms, oldest first; the last one is the one joined most recently.
+    rooms: dict[str, None] = field(default_factory=dict)
+    transport: Any = None
+
+    @property
+    def latest_room(self) -> str | None:
+        return next(reversed(self.rooms), None)
+
+
+class Outbox(Protocol):
+    """Writes encoded frames to sessions; implemented by the socket layer."""
+
+    def send(self, sessions: Collection[Session], payload: bytes) -> int:
+        """Queue ``payload`` to each session; returns how many took it."""
+
+    def close(self, session: Session, code: int, reason: str) -> None:
+        """Close one session's connection."""
+
+
+TranscriptSink = Callable[[Session, p.PublishTranscript], Awaitable[int]]
+
+
+class Hub:
+    """Rooms and presence for one relay, and the handling of every request."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        journal: Journal,
+        broker: Broker,
+        server_name: str = "dispatch",
+    ) -> None:
+        self.outbox = outbox
+        self.journal = journal
+        self.broker = broker
+        self.server_name = server_name
+        self.sessions: dict[str, Session] = {}
+        self.rooms: dict[str, dict[str, Session]] = {}
+        self.status: dict[str, Any] = {"source": "off", "agent": "off"}
+        self.transcript_sink: TranscriptSink | None = None
+        broker.attach(self.deliver)
+        self._handlers: dict[str, Callable[[Session, Any, p.Request], Awaitable[None]]] = {
+            "send_to_all": self._send_to_all,
+            "join_room": self._join_room,
+            "send_to_room": self._send_to_room,
+            "leave_room": self._leave_room,
+            "list_rooms": self._list_rooms,
+            "list_clients": self._list_clients,
+            "identify": self._identify,
+            "history": self._history,
+            "publish_transcript": self._publish_transcript,
+            "auth": self._auth_again,
+        }
+
+    def connect(
+        self,
+        address: str,
+        transport: Any = None,
+        name: str | None = None,
+        role: Role = OPEN_ROLE,
+        user: str | None = None,
+    ) -> Session:
+        """Register a client and greet it with ``welcome`` and ``status``."""
+        session = Session(uuid.uuid4().hex[:12], address, name, role, user, transport=transport)
+        self.sessions[session.client_id] = session
+        welcome = {
+            "client_id": session.client_id,
+            "address": address,
+            "name": name,
+            "role": role.name,
+            "server": self.server_name,
+            "protocol": p.PROTOCOL_VERSION,
+        }
+        self.reply(session, "welcome", welcome)
+        self.reply(session, "status", self.status)
+        return session
+
+    def disconnect(self, session: Session) -> None:
+        """Forget a client; it leaves every room at once."""
+        for room in list(session.rooms):
+            self._remove_member(session, room)
+        self.sessions.pop(session.client_id, None)
+
+    def reply(
+        self,
+        session: Session,
+        event: str,
+        data: dict[str, Any],
+        request_id: str | int | None = None,
+    ) -> None:
+        self.outbox.send((session,), p.encode(event, data, request_id))
+
+    async def handle(self, session: Session, text: str | bytes) -> None:
+        """Do one request; a bad one becomes an ``error`` reply to its sender."""
+        try:
+            request = p.parse_request(text)
+            handler = self._handlers[request.event]
+            await handler(session, request.data, request)
+        except p.ProtocolError as error:
+            self.outbox.send((session,), p.error_event(error))
+
+    def set_status(self, **changes: Any) -> None:
+        """Update source/agent state and tell every client when it changed."""
+        updated = {**self.status, **changes}
+        updated = {key: value for key, value in updated.items() if value is not None}
+        if updated == self.status:
+            return
+        self.status = updated
+        self.outbox.send(list(self.sessions.values()), p.encode("status", updated))
+
+    def deliver(self, delivery: Delivery) -> int:
+        """Write one message to its local recipients (called by the broker)."""
+        if delivery.room is None:
+            members: Iterable[Session] = self.sessions.values()
+        else:
+            members = self.rooms.get(delivery.room, {}).values()
+        if delivery.exclude is None:
+            recipients = list(members)
+        else:
+            recipients = [s for s in members if s.client_id != delivery.exclude]
+        return self.outbox.send(recipients, delivery.payload)
+
+    async def publish(
+        self,
+        event: str,
+        build: Callable[[int, str], dict[str, Any]],
+        *,
+        room: str | None,
+        exclude: str | None = None,
+        on_durable: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Number, journal and fan out one message; returns its ``seq``.
+
+        ``build(seq, ts)`` makes the event's data. ``on_durable(seq, recipients)``
+        runs once the journal has committed it.
+        """
+        seq = await self.broker.next_seq()
+        payload = p.encode(event, build(seq, p.now_iso()))
+        recipients = self.broker.publish(Delivery(payload, room, exclude))
+        callback = None if on_durable is None else (lambda: on_durable(seq, recipients))
+        self.journal.append(Entry(seq, room, event, payload), callback)
+        return seq
+
+    def _check_room(self, session: Session, room: str, request: p.Request) -> None:
+        if not session.role.may_enter(room):
+            raise p.ProtocolError(
+                p.ErrorCode.FORBIDDEN,
+                f"role {session.role.name!r} may not use room {room!r}",
+                request.event,
+                request.id,
+            )
+
+    def _ack(
+        self, session: Session, request: p.Request, extra: dict[str, Any]
+    ) -> Callable[[int, int], None]:
+        def send_ack(seq: int, recipients: int) -> None:
+            self.reply(session, "sent", {"recipients": recipients, "seq": seq, **extra}, request.id)
+
+        return send_ack
+
+    async def _send_to_all(self, session: Session, data: p.SendToAll, request: p.Request) -> None:
+        if not session.role.broadcast:
+            raise p.ProtocolError(
+                p.ErrorCode.FORBIDDEN,
+                f"role {session.role.name!r} may not send to all",
+                request.event,
+                request.id,
+            )
+        await self.publish(
+            "client_message",
+            lambda seq, ts: p.client_message(
+                sender=session.address,
+                message=data.message,
+                room=None,
+                name=session.name,
+                client_id=session.client_id,
+                seq=seq,
+                ts=ts,
+            ),
+            room=None,
+            exclude=session.client_id,
+            on_durable=self._ack(session, request, {"broadcast": True}),
+        )
+
+    async def _send_to_room(self, session: Session, data: p.SendToRoom, request: p.Request) -> None:
+        self._check_room(session, data.room_name, request)
+        await self.publish(
+            "client_message",
+            lambda seq, ts: p.client_message(
+                sender=session.address,
+                message=data.message,
+                room=data.room_name,
+                name=session.name,
+                client_id=session.client_id,
+                seq=seq,
+                ts=ts,
+            ),
+            room=data.room_name,
+            exclude=session.client_id,
+            on_durable=self._ack(session, request, {"room": data.room_name}),
+        )
+
+    async def _join_room(self, session: Session, data: p.JoinRoom, request: p.Request) -> None:
+        room = data.room_name
+        self._check_room(session, room, request)
+        session.rooms.pop(room, None)
+        session.rooms[room] = None
+        members = self.rooms.setdefault(room, {})
+        members[session.client_id] = session
+        self.reply(session, "room_joined", {"room_name": room, "clients": len(members)}, request.id)
+
+    async def _leave_room(self, session: Session, data: p.LeaveRoom, request: p.Request) -> None:
+        room = data.room_name if data.room_name is not None else session.latest_room
+        if room is None or room not in session.rooms:
+            what = "any room" if room is None else f"room {room!r}"
+            raise p.ProtocolError(
+                p.ErrorCode.NOT_FOUND, f"not in {what}", request.event, request.id
+            )
+        remaining = self._remove_member(session, room)
+        self.reply(session, "room_left", {"room_name": room, "clients": remaining}, request.id)
+
+    def _remove_member(self, session: Session, room: str) -> int:
+        session.rooms.pop(room, None)
+        members = self.rooms.get(room)
+        if members is None:
+            return 0
+        members.pop(session.client_id, None)
+        if not members:
+            del self.rooms[room]
+        return len(members)
+
+    async def _list_rooms(self, session: Session, data: p.ListRooms, request: p.Request) -> None:
+        rooms = {name: len(members) for name, members in self.rooms.items() if members}
+        self.reply(session, "rooms_list", {"rooms": rooms}, request.id)
+
+    async def _list_clients(
+        self, session: Session, data: p.ListClients, request: p.Request
+    ) -> None:
+        if data.room_name is None:
+            listed: Iterable[Session] = self.sessions.values()
+        else:
+            listed = self.rooms.get(data.room_name, {}).values()
+        clients = [
+            {
+                "address": s.address,
+                "room": s.latest_room,
+                "rooms": list(s.rooms),
+                "name": s.name,
+                "client_id": s.client_id,
+                "role": s.role.name,
+            }
+            for s in listed
+        ]
+        self.reply(session, "clients_list", {"clients": clients}, request.id)
+
+    async def _identify(self, session: Session, data: p.Identify, request: p.Request) -> None:
+        session.name = data.name
+        self.reply(
+            session,
+            "identified",
+            {"name": data.name, "client_id": session.client_id},
+            request.id,
+        )
+
+    async def _history(self, session: Session, data: p.HistoryRequest, request: p.Request) -> None:
+        if data.room_name is not None:
+            self._check_room(session, data.room_name, request)
+        page = await self.journal.read(data.room_name, data.since, data.limit, HISTORY_MAX_BYTES)
+        room_json = p.encode_value(data.room_name)
+        frame = b"".join(
+            (
+                b'{"event":"history","data":{"room_name":',
+                room_json,
+                b',"messages":[',
+                b",".join(page.payloads),
+                b'],"has_more":',
+                b"true" if page.has_more else b"false",
+                b"}",
+                b"" if request.id is None else b',"id":' + p.encode_value(request.id),
+                b"}",
+            )
+        )
+        self.outbox.send((session,), frame)
+
+    async def _publish_transcript(
+        self, session: Session, data: p.PublishTranscript, request: p.Request
+    ) -> None:
+        if not session.role.publish:
+            raise p.ProtocolError(
+                p.ErrorCode.FORBIDDEN,
+                f"role {session.role.name!r} may not publish transcripts",
+                request.event,
+                request.id,
+            )
+        if self.transcript_sink is not None:
+            seq = await self.transcript_sink(session, data)
+            self.reply(session, "sent", {"recipients": 0, "seq": seq}, request.id)
+            return
+        await self.publish(
+            "transcript",
+            lambda seq, ts: {
+                "call_id": data.call_id,
+                "text": data.text,
+                "is_final": data.is_final,
+                **({"speaker": data.speaker} if data.speaker is not None else {}),
+                "seq": seq,
+                "ts": ts,
+            },
+            room=None,
+            on_durable=self._ack(session, request, {}),
+        )
+
+    async def _auth_again(self, session: Session, data: p.Auth, request: p.Request) -> None:
+        raise p.ProtocolError(
+            p.ErrorCode.INVALID_DATA,
+            "already authenticated: auth is only the first message",
+            request.event,
+            request.id,
+        )
