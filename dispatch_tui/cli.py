@@ -83,7 +83,7 @@ def serve(
     max_client_buffer: Annotated[
         int,
         typer.Option(help="Unsent bytes a client may lag behind before 1013.", min=1024),
-    ] = 1 << 20,
+    ] = 2 << 20,
     retention_messages: Annotated[
         int, typer.Option(help="Journal keeps at most this many messages.", min=1)
     ] = 1_000_000,
@@ -268,9 +268,11 @@ def rooms(
             return
         from rich.table import Table
 
+        from dispatch_tui.untrusted import literal
+
         table = Table("room", "members")
         for room_name, members in sorted(reply["data"]["rooms"].items()):
-            table.add_row(room_name, str(members))
+            table.add_row(literal(room_name), str(members))
         _console().print(table)
 
     _run(work())
@@ -295,13 +297,15 @@ def clients(
             return
         from rich.table import Table
 
+        from dispatch_tui.untrusted import literal
+
         table = Table("address", "name", "role", "rooms")
         for entry in reply["data"]["clients"]:
             table.add_row(
-                entry.get("address"),
-                entry.get("name") or "",
-                entry.get("role") or "",
-                ", ".join(entry.get("rooms") or []),
+                literal(entry.get("address")),
+                literal(entry.get("name") or ""),
+                literal(entry.get("role") or ""),
+                literal(", ".join(entry.get("rooms") or [])),
             )
         _console().print(table)
 
@@ -331,7 +335,8 @@ def history(
                 _print_json(message)
             return
         from rich.table import Table
-        from rich.text import Text
+
+        from dispatch_tui.untrusted import literal
 
         table = Table("seq", "time", "from", "event", "message")
         for message in messages:
@@ -341,9 +346,9 @@ def history(
             table.add_row(
                 str(data.get("seq", "")),
                 str(data.get("ts", "")),
-                Text(str(data.get("name") or data.get("from") or data.get("call_id") or "")),
-                message.get("event", ""),
-                Text(shown),
+                literal(data.get("name") or data.get("from") or data.get("call_id") or ""),
+                literal(message.get("event", "")),
+                literal(shown),
             )
         _console().print(table)
         if reply["data"].get("has_more"):

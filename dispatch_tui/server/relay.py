@@ -31,7 +31,7 @@ from dispatch_tui.server.journal import Journal, Retention
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 65536
-DEFAULT_MAX_CLIENT_BUFFER = 1 << 20
+DEFAULT_MAX_CLIENT_BUFFER = 2 << 20
 SLOW_CONSUMER = "slow consumer"
 
 
@@ -55,7 +55,7 @@ class RelaySettings:
     retention: Retention = field(default_factory=Retention)
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
-    close_timeout: float = 5.0
+    close_timeout: float = 10.0
     ssl_context: ssl.SSLContext | None = None
     server_name: str = "dispatch"
 

@@ -1,0 +1,27 @@
+"""The interface every call-classifying agent implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dispatch_tui.protocol import Suggestion
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One utterance of a call; ``speaker`` None means unknown (treated as the caller)."""
+
+    speaker: str | None
+    text: str
+
+
+class Agent(ABC):
+    """Reads a call's segments so far and suggests incident type, priority and advice."""
+
+    name: str = "agent"
+
+    @abstractmethod
+    async def suggest(self, segments: Sequence[Segment]) -> Suggestion:
+        """Return the advice for the call as transcribed so far."""
