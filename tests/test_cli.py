@@ -108,8 +108,18 @@ def test_history_table_shows_markup_literally(relay_url: str) -> None:
 
 def test_listen_prints_events_as_json_lines_and_stops_after_count(relay_url: str) -> None:
     listener = subprocess.Popen(
-        [sys.executable, "-m", "dispatch_tui", "listen", "--url", relay_url]
-        + ["--room", "listen_room", "--count", "2"],
+        [
+            sys.executable,
+            "-m",
+            "dispatch_tui",
+            "listen",
+            "--url",
+            relay_url,
+            "--room",
+            "listen_room",
+            "--count",
+            "2",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -136,7 +146,7 @@ def test_listen_prints_events_as_json_lines_and_stops_after_count(relay_url: str
 
 
 def test_exit_1_when_the_relay_refuses(relay_url: str) -> None:
-    code, out, err = dispatch("send", "--url", relay_url, "--room", "x" * 65, "hi")
+    code, _out, err = dispatch("send", "--url", relay_url, "--room", "x" * 65, "hi")
     assert code == 1
     assert err.startswith("dispatch: relay refused: invalid_data")
     assert len(err.strip().splitlines()) == 1
@@ -169,7 +179,7 @@ def test_exit_3_when_the_connection_is_lost(tmp_path: Path) -> None:
     )
     try:
         for _ in range(100):
-            code, out, _ = dispatch("clients", "--url", process.url, "--json")
+            _code, out, _ = dispatch("clients", "--url", process.url, "--json")
             if len(json.loads(out)["data"]["clients"]) >= 2:
                 break
         process.stop()
