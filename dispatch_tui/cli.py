@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dispatch_tui.client import DispatchClient
+    from dispatch_tui.recorded import RecordedCall
+    from dispatch_tui.server.relay import Relay, RelaySettings
 
 app = typer.Typer(
     name="dispatch",
@@ -97,6 +99,31 @@ def serve(
         bool,
         typer.Option("--insecure", help="Allow a non-loopback --host without --auth."),
     ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Upstream transcription WebSocket to keep connected.", metavar="URL"),
+    ] = None,
+    source_format: Annotated[
+        str,
+        typer.Option(help="auto, native, deepgram, assemblyai, openai or text."),
+    ] = "auto",
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Play the built-in calls in a loop.")
+    ] = False,
+    agent: Annotated[str, typer.Option(help="rules, openai or off.")] = "rules",
+    model: Annotated[
+        str | None,
+        typer.Option(envvar="DISPATCH_MODEL", help="Model for --agent openai."),
+    ] = None,
+    transcripts_room: Annotated[
+        str | None, typer.Option(help="Send transcripts only to this room.")
+    ] = None,
+    suggestions_room: Annotated[
+        str | None, typer.Option(help="Send AI suggestions only to this room.")
+    ] = None,
+    idle_gap: Annotated[
+        float, typer.Option(help="Seconds of silence after which the agent runs.", min=0)
+    ] = 1.2,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the relay."""
@@ -124,14 +151,74 @@ def serve(
             max_age_seconds=None if retention_days is None else retention_days * 86400,
         ),
     )
-    from dispatch_tui.server.relay import Relay
-
+    feeds = _Feeds(source=source, source_format=source_format, demo=demo)
+    relay = _build_relay(settings, agent, model, transcripts_room, suggestions_room, idle_gap)
     try:
-        asyncio.run(run_until_signalled(Relay(settings)))
+        asyncio.run(run_until_signalled(relay, on_started=feeds.start))
     except JournalError as exc:
         fail(Exit.REFUSED, str(exc))
     except OSError as exc:
         fail(Exit.CONNECTION, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+SOURCE_FORMATS = ("auto", "native", "deepgram", "assemblyai", "openai", "text")
+
+
+def _build_relay(
+    settings: RelaySettings,
+    agent_kind: str,
+    model: str | None,
+    transcripts_room: str | None,
+    suggestions_room: str | None,
+    idle_gap: float,
+) -> Relay:
+    """A relay with its agent and routing, as ``serve`` and ``demo`` set them up."""
+    from dispatch_tui.server.agents import AGENT_KINDS, create_agent
+    from dispatch_tui.server.pipeline import PipelineSettings
+    from dispatch_tui.server.relay import Relay
+
+    if agent_kind not in AGENT_KINDS:
+        fail(Exit.USAGE, f"--agent must be one of {', '.join(AGENT_KINDS)}, not {agent_kind!r}")
+    if agent_kind == "openai" and not model:
+        fail(Exit.USAGE, "--agent openai needs --model (or DISPATCH_MODEL)")
+    relay: Relay | None = None
+
+    def on_health(ok: bool, detail: str | None) -> None:
+        if relay is not None and relay.hub is not None:
+            relay.hub.set_status(agent="ready" if ok else "error", detail=detail)
+
+    relay = Relay(
+        settings,
+        agent=create_agent(agent_kind, model, on_health),
+        pipeline=PipelineSettings(
+            idle_gap=idle_gap,
+            transcripts_room=transcripts_room,
+            suggestions_room=suggestions_room,
+        ),
+    )
+    return relay
+
+
+class _Feeds:
+    """What feeds the relay's pipeline: an upstream source, the demo, or both."""
+
+    def __init__(self, source: str | None, source_format: str, demo: bool) -> None:
+        if source_format not in SOURCE_FORMATS:
+            fail(Exit.USAGE, f"--source-format must be one of {', '.join(SOURCE_FORMATS)}")
+        self.source = source
+        self.source_format = source_format
+        self.demo = demo
+
+    def start(self, relay: Relay) -> None:
+        from dispatch_tui.server.demo import play_demo
+
+        assert relay.pipeline is not None
+        if self.demo:
+            relay.spawn(play_demo(relay.pipeline), "demo")
+        if self.source is not None:
+            from dispatch_tui.server.source import connect_source
+
+            relay.spawn(connect_source(relay, self.source, self.source_format), "source")
 
 
 def _client(url: str, token: str | None, name: str | None, **options: Any) -> DispatchClient:
@@ -355,6 +442,170 @@ def history(
             sys.stderr.write("(more messages: use --since or --limit)\n")
 
     _run(work())
+
+
+@app.command()
+def replay(
+    file: Annotated[
+        str, typer.Argument(help="JSON lines of segments or whole calls; '-' is stdin.")
+    ],
+    speed: Annotated[float, typer.Option(help="2 plays twice as fast.", min=0.01)] = 1.0,
+    call_id: Annotated[
+        str | None, typer.Option(help="Only this call (or the call id of loose segments).")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    name: NameOption = None,
+) -> None:
+    """Push recorded calls to the relay as a transcription source."""
+    from dispatch_tui.recorded import DEFAULT_CALL_ID, group_calls, play, timeline
+
+    calls = group_calls(_read_calls(file))
+    if call_id is not None:
+        chosen = [call for call in calls if call.call_id == call_id]
+        if not chosen and [call.call_id for call in calls] == [DEFAULT_CALL_ID]:
+            chosen = [calls[0].model_copy(update={"call_id": call_id})]
+        if not chosen:
+            fail(Exit.USAGE, f"no call {call_id!r} in {file}")
+        calls = chosen
+    cues = timeline(calls, interim=False)
+
+    async def work() -> None:
+        async with _client(url, token, name) as client:
+            async for segment in play(cues, speed):
+                data: dict[str, Any] = {
+                    "call_id": segment.call_id,
+                    "text": segment.text,
+                    "is_final": segment.is_final,
+                    "segment_id": segment.segment_id,
+                }
+                if segment.speaker is not None:
+                    data["speaker"] = segment.speaker
+                await client.request("publish_transcript", data)
+        sys.stderr.write(f"replayed {len(cues)} fragments of {len(calls)} call(s)\n")
+
+    _run(work())
+
+
+def _read_calls(file: str) -> list[RecordedCall]:
+    """Every readable call of FILE; each bad line is reported and skipped."""
+    from dispatch_tui.recorded import RecordingError, parse_lines
+
+    try:
+        handle = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        fail(Exit.USAGE, f"cannot read {file}: {exc.strerror or exc}")
+    calls: list[RecordedCall] = []
+    with handle:
+        for _, parsed in parse_lines(handle):
+            if isinstance(parsed, RecordingError):
+                sys.stderr.write(f"dispatch: {file}: {parsed}; skipped\n")
+            else:
+                calls.append(parsed)
+    return calls
+
+
+@app.command()
+def analyze(
+    file: Annotated[str, typer.Argument(help="JSON lines of whole calls; '-' is stdin.")] = "-",
+    agent: Annotated[str, typer.Option(help="rules or openai.")] = "rules",
+    model: Annotated[
+        str | None, typer.Option(envvar="DISPATCH_MODEL", help="Model for --agent openai.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='One {"call_id", "suggestion"} line per call.')
+    ] = False,
+) -> None:
+    """Run the agent offline over recorded calls."""
+    import asyncio
+
+    from dispatch_tui.server.agents import create_agent
+    from dispatch_tui.server.agents.base import Segment
+
+    if agent not in ("rules", "openai"):
+        fail(Exit.USAGE, f"--agent must be rules or openai, not {agent!r}")
+    if agent == "openai" and not model:
+        fail(Exit.USAGE, "--agent openai needs --model (or DISPATCH_MODEL)")
+    advisor = create_agent(agent, model)
+    assert advisor is not None
+    calls = _read_calls(file)
+
+    async def work() -> None:
+        for call in calls:
+            segments = [Segment(s.speaker, s.text) for s in call.segments]
+            suggestion = (await advisor.suggest(segments)).model_dump(mode="json")
+            if as_json:
+                _print_json({"call_id": call.call_id, "suggestion": suggestion})
+            else:
+                _console().print(_suggestion_view(call.call_id, suggestion))
+
+    asyncio.run(work())
+
+
+def _suggestion_view(call_id: str, suggestion: dict[str, Any]) -> Any:
+    """A readable card of one suggestion; every text in it is shown literally."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from dispatch_tui.untrusted import literal
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("where", literal(suggestion.get("location") or "unknown"))
+    grid.add_row("what", literal(suggestion.get("summary") or ""))
+    for label, key in (("ask", "questions"), ("do", "instructions"), ("send", "units")):
+        for index, item in enumerate(suggestion.get(key) or []):
+            grid.add_row(label if index == 0 else "", literal(item))
+    for index, quote in enumerate(suggestion.get("evidence") or []):
+        grid.add_row("why" if index == 0 else "", literal(f"\u201c{quote}\u201d"))
+    priority = suggestion.get("priority", 3)
+    colour = {1: "red", 2: "yellow"}.get(priority, "cyan")
+    kind = str(suggestion.get("incident_type", "unknown")).replace("_", " ").upper()
+    title = literal(f"P{priority} {kind} \u00b7 {call_id}", style=f"bold {colour}")
+    return Panel(grid, title=title, title_align="left", border_style=colour)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the embedded relay; 0 picks one.")] = 0,
+    speed: Annotated[float, typer.Option(help="Play the calls faster.", min=0.1)] = 1.0,
+) -> None:
+    """Start an embedded relay playing the demo calls and watch it."""
+
+    from dispatch_tui.server.relay import RelaySettings
+
+    relay = _build_relay(RelaySettings(port=port, db=":memory:"), "rules", None, None, None, 1.2)
+
+    async def work() -> None:
+        from dispatch_tui.server.demo import play_demo
+
+        await relay.start()
+        assert relay.pipeline is not None
+        relay.spawn(play_demo(relay.pipeline, speed), "demo")
+        sys.stderr.write(f"demo relay on {relay.url}; Ctrl-C stops\n")
+        try:
+            async with _client(relay.url, None, "demo viewer") as client:
+                async for event in client.events():
+                    _show_event(event)
+        finally:
+            await relay.stop()
+
+    _run(work())
+
+
+def _show_event(event: dict[str, Any]) -> None:
+    """One line per transcript, a card per suggestion, for people watching."""
+    from dispatch_tui.untrusted import literal
+
+    data = event.get("data") or {}
+    kind = event.get("event")
+    if kind == "transcript" and data.get("is_final"):
+        line = literal(f"{data.get('call_id')}  {data.get('speaker') or '?':>10}  ", "dim")
+        line.append_text(literal(data.get("text", "")))
+        _console().print(line)
+    elif kind == "ai_suggestion":
+        _console().print(_suggestion_view(str(data.get("call_id")), data.get("suggestion") or {}))
 
 
 def _console() -> Console:

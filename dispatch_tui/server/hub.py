@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from dispatch_tui import protocol as p
 from dispatch_tui.server.auth import OPEN_ROLE, Role
 from dispatch_tui.server.broker import Broker, Delivery
+from dispatch_tui.server.calls import TranscriptSegment
 from dispatch_tui.server.journal import Entry, Journal
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class Outbox(Protocol):
         """Close one session's connection."""
 
 
-TranscriptSink = Callable[[Session, p.PublishTranscript], Awaitable[int]]
+#: Takes one transcript fragment and its ack; False when it added nothing.
+TranscriptSink = Callable[[TranscriptSegment, Callable[[int, int], None]], Awaitable[bool]]
 
 
 class Hub:
@@ -327,23 +329,21 @@ class Hub:
                 request.event,
                 request.id,
             )
-        if self.transcript_sink is not None:
-            seq = await self.transcript_sink(session, data)
-            self.reply(session, "sent", {"recipients": 0, "seq": seq}, request.id)
-            return
-        await self.publish(
-            "transcript",
-            lambda seq, ts: {
-                "call_id": data.call_id,
-                "text": data.text,
-                "is_final": data.is_final,
-                **({"speaker": data.speaker} if data.speaker is not None else {}),
-                "seq": seq,
-                "ts": ts,
-            },
-            room=None,
-            on_durable=self._ack(session, request, {}),
+        if self.transcript_sink is None:
+            raise p.ProtocolError(
+                p.ErrorCode.NOT_FOUND, "this relay takes no transcripts", request.event, request.id
+            )
+        segment = TranscriptSegment(
+            call_id=data.call_id,
+            text=data.text,
+            is_final=data.is_final,
+            speaker=data.speaker,
+            segment_id=data.segment_id,
         )
+        ack = self._ack(session, request, {})
+        if not await self.transcript_sink(segment, ack):
+            # Nothing new (an empty or repeated fragment): nothing was stored.
+            self.reply(session, "sent", {"recipients": 0, "seq": 0, "merged": True}, request.id)
 
     async def _auth_again(self, session: Session, data: p.Auth, request: p.Request) -> None:
         raise p.ProtocolError(

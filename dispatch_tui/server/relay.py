@@ -12,7 +12,7 @@ import http
 import json
 import logging
 import ssl
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,11 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from dispatch_tui.protocol import CloseCode
+from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.broker import Broker, LocalBroker
 from dispatch_tui.server.hub import Hub, Session
 from dispatch_tui.server.journal import Journal, Retention
+from dispatch_tui.server.pipeline import CallPipeline, PipelineSettings
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,11 @@ class WebSocketOutbox:
         task.add_done_callback(self._closing.discard)
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("%s stopped: %r", task.get_name(), task.exception())
+
+
 def format_address(remote: Any) -> str:
     """``"host:port"``, as the seed protocol's ``from`` field shows a peer."""
     if isinstance(remote, tuple) and len(remote) >= 2:
@@ -104,13 +111,23 @@ def format_address(remote: Any) -> str:
 class Relay:
     """One running relay: hub, journal, broker and the WebSocket server."""
 
-    def __init__(self, settings: RelaySettings, broker: Broker | None = None) -> None:
+    def __init__(
+        self,
+        settings: RelaySettings,
+        broker: Broker | None = None,
+        agent: Agent | None = None,
+        pipeline: PipelineSettings | None = None,
+    ) -> None:
         self.settings = settings
         self.journal = Journal(settings.db, settings.retention)
         self.outbox = WebSocketOutbox(settings.max_client_buffer)
+        self.agent = agent
+        self.pipeline_settings = pipeline or PipelineSettings()
         self._broker = broker
         self.hub: Hub | None = None
+        self.pipeline: CallPipeline | None = None
         self._server: Server | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.port = settings.port
 
     @property
@@ -132,6 +149,9 @@ class Relay:
         await asyncio.to_thread(self.journal.start, loop)
         broker = self._broker or LocalBroker(self.journal.last_seq)
         self.hub = Hub(self.outbox, self.journal, broker, self.settings.server_name)
+        self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings)
+        self.hub.transcript_sink = self.pipeline.feed
+        self.hub.status["agent"] = "off" if self.agent is None else "ready"
         await broker.start()
         s = self.settings
         self._server = await serve(
@@ -149,8 +169,20 @@ class Relay:
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("relay listening on %s (journal %s)", self.url, s.db)
 
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a feeder (upstream source, demo) until the relay stops."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
     async def stop(self) -> None:
         """Close every client with 1001, then flush and close the journal."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self.pipeline is not None:
+            self.pipeline.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -196,7 +228,9 @@ class Relay:
             hub.disconnect(session)
 
 
-async def run_until_signalled(relay: Relay) -> None:
+async def run_until_signalled(
+    relay: Relay, on_started: Callable[[Relay], None] | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM, then stop gracefully.
 
     Prints the one startup line of CLI.md once connections are accepted.
@@ -209,6 +243,8 @@ async def run_until_signalled(relay: Relay) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await relay.start()
+    if on_started is not None:
+        on_started(relay)
     sys.stdout.write(f"dispatch relay listening on {relay.url}\n")
     sys.stdout.flush()
     try:

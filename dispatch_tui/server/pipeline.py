@@ -1,0 +1,193 @@
+"""From transcript fragments to advice: per-call buffering and agent runs.
+
+Every fragment is published as a ``transcript`` at once; transcripts never wait
+for an agent. The agent runs for a call when an utterance ends, after an idle
+gap, or when enough unread text piled up, with at most one run in flight per
+call: text that arrives meanwhile is coalesced into the next run. The agent
+always reads the whole call so far. A suggestion equal to the call's previous
+one is not sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dispatch_tui.protocol import Suggestion
+from dispatch_tui.server.agents.base import Agent
+from dispatch_tui.server.calls import CallBuffer, TranscriptSegment
+from dispatch_tui.server.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+Ack = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """When the agent runs and where transcripts and suggestions go."""
+
+    idle_gap: float = 1.2
+    max_unread_chars: int = 600
+    transcripts_room: str | None = None
+    suggestions_room: str | None = None
+    #: Calls with no new text for this long are forgotten (their history stays).
+    forget_after: float = 3600.0
+
+
+@dataclass(slots=True)
+class _CallState:
+    buffer: CallBuffer
+    last_suggestion: Suggestion | None = None
+    running: asyncio.Task[None] | None = None
+    pending: bool = False
+    idle_timer: asyncio.TimerHandle | None = None
+    last_activity: float = 0.0
+    segment_ids: dict[str, str] = field(default_factory=dict)
+
+
+class CallPipeline:
+    """Feeds the hub with transcripts and the agent's suggestions."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        agent: Agent | None,
+        settings: PipelineSettings | None = None,
+    ) -> None:
+        self.hub = hub
+        self.agent = agent
+        self.settings = settings or PipelineSettings()
+        self.calls: dict[str, _CallState] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def feed(self, segment: TranscriptSegment, ack: Ack | None = None) -> bool:
+        """Publish one fragment and schedule the agent; False if it added nothing.
+
+        ``ack(seq, recipients)`` runs once the transcript is journaled.
+        """
+        now = asyncio.get_running_loop().time()
+        state = self.calls.get(segment.call_id)
+        if state is None:
+            self._forget_idle_calls(now)
+            state = self.calls[segment.call_id] = _CallState(CallBuffer(segment.call_id))
+        state.last_activity = now
+        segment_id = self._segment_id(state, segment)
+        if segment.is_final:
+            text = state.buffer.add(segment)
+        else:
+            state.buffer.add(segment)
+            text = segment.text
+        published = bool(text)
+        if text:
+            await self._publish_transcript(segment, segment_id, text, ack)
+        if segment.is_final and (published or segment.utterance_end):
+            self._schedule(state, now=segment.utterance_end)
+        return published
+
+    def _segment_id(self, state: _CallState, segment: TranscriptSegment) -> str:
+        """A stable id per segment, so that consoles replace interim text in place."""
+        if segment.segment_id is not None:
+            return segment.segment_id
+        open_key = "__open__"
+        current = state.segment_ids.get(open_key)
+        if current is None:
+            current = f"{segment.call_id}-{len(state.buffer.utterances) + 1}"
+            state.segment_ids[open_key] = current
+        if segment.is_final:
+            state.segment_ids.pop(open_key, None)
+        return current
+
+    async def _publish_transcript(
+        self, segment: TranscriptSegment, segment_id: str, text: str, ack: Ack | None
+    ) -> None:
+        def build(seq: int, ts: str) -> dict[str, Any]:
+            data: dict[str, Any] = {
+                "call_id": segment.call_id,
+                "text": text,
+                "is_final": segment.is_final,
+            }
+            if segment.speaker is not None:
+                data["speaker"] = segment.speaker
+            data.update(seq=seq, ts=ts, segment_id=segment_id)
+            if segment.start_ms is not None:
+                data["start_ms"] = segment.start_ms
+            if segment.provider != "native":
+                data["provider"] = segment.provider
+            return data
+
+        await self.hub.publish(
+            "transcript", build, room=self.settings.transcripts_room, on_durable=ack
+        )
+
+    def _schedule(self, state: _CallState, now: bool) -> None:
+        if self.agent is None:
+            return
+        if state.idle_timer is not None:
+            state.idle_timer.cancel()
+            state.idle_timer = None
+        if now or state.buffer.unread_chars >= self.settings.max_unread_chars:
+            self._run_agent(state)
+            return
+        loop = asyncio.get_running_loop()
+        state.idle_timer = loop.call_later(self.settings.idle_gap, self._run_agent, state)
+
+    def _run_agent(self, state: _CallState) -> None:
+        state.idle_timer = None
+        if state.running is not None:
+            state.pending = True
+            return
+        state.running = asyncio.get_running_loop().create_task(self._advise(state))
+        self._tasks.add(state.running)
+        state.running.add_done_callback(self._tasks.discard)
+
+    async def _advise(self, state: _CallState) -> None:
+        assert self.agent is not None
+        try:
+            while True:
+                state.pending = False
+                state.buffer.mark_read()
+                suggestion = await self.agent.suggest(state.buffer.segments())
+                if suggestion != state.last_suggestion:
+                    state.last_suggestion = suggestion
+                    await self._publish_suggestion(state.buffer.call_id, suggestion)
+                if not state.pending:
+                    return
+        except Exception:
+            logger.exception("agent failed on call %s", state.buffer.call_id)
+        finally:
+            state.running = None
+
+    async def _publish_suggestion(self, call_id: str, suggestion: Suggestion) -> None:
+        advice = suggestion.model_dump(mode="json")
+        await self.hub.publish(
+            "ai_suggestion",
+            lambda seq, ts: {"call_id": call_id, "seq": seq, "ts": ts, "suggestion": advice},
+            room=self.settings.suggestions_room,
+        )
+
+    def _forget_idle_calls(self, now: float) -> None:
+        stale = [
+            call_id
+            for call_id, state in self.calls.items()
+            if now - state.last_activity > self.settings.forget_after and state.running is None
+        ]
+        for call_id in stale:
+            timer = self.calls.pop(call_id).idle_timer
+            if timer is not None:
+                timer.cancel()
+
+    async def drain(self) -> None:
+        """Wait for agent runs in flight (used on shutdown and by tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def close(self) -> None:
+        for state in self.calls.values():
+            if state.idle_timer is not None:
+                state.idle_timer.cancel()
+        for task in self._tasks:
+            task.cancel()
