@@ -93,7 +93,9 @@ async def test_reconnects_and_resumes_what_was_sent_while_away(tmp_path: Path) -
 
         got = [await next_event(watcher, "client_message") for _ in range(4)]
         messages = sorted(str(m["data"]["message"]) for m in got)
-        assert messages == sorted(["while away 0", "while away 1", "while away 2", "all while away"])
+        assert messages == sorted(
+            ["while away 0", "while away 1", "while away 2", "all while away"]
+        )
         async with asyncio.timeout(10):
             while watcher.state is not LinkState.RECOVERED:
                 await asyncio.sleep(0.01)

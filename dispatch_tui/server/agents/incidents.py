@@ -1,0 +1,659 @@
+"""What the rules agent knows about each incident type.
+
+Patterns describe how callers speak about an emergency in general (synonyms,
+paraphrases, plain speech), never the wording of particular calls. Advice is
+written in our own words; it is not a licensed dispatch protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_S = r"(?:he|she|they|it|i|we|you|someone|somebody|my \w+)(?:'s|'re| is| are| was| were| has| have|'ve)?"
+_PERSON = r"(?:him|her|them|me|us|someone|somebody|my \w+|a \w+|the \w+)"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentType:
+    name: str
+    priority: int
+    patterns: tuple[re.Pattern[str], ...]
+    summary: str
+    questions: tuple[str, ...]
+    instructions: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(rf"\b(?:{p})\b") for p in patterns)
+
+
+def _type(
+    name: str,
+    priority: int,
+    patterns: tuple[str, ...],
+    summary: str,
+    questions: tuple[str, ...],
+    instructions: tuple[str, ...],
+    units: tuple[str, ...],
+) -> IncidentType:
+    return IncidentType(
+        name, priority, _compile(*patterns), summary, questions, instructions, units
+    )
+
+
+AMBULANCE_ALS = "ALS ambulance"
+AMBULANCE_BLS = "BLS ambulance"
+ENGINE = "fire engine"
+POLICE = "police"
+
+#: In order of urgency: the first type found in a call wins, so within one
+#: priority the more specific or more time-critical type comes first.
+INCIDENT_TYPES: tuple[IncidentType, ...] = (
+    _type(
+        "cardiac_arrest",
+        1,
+        (
+            r"(?:not|isn't|is not|wasn't|ain't|stopped|no longer|doesn't seem to be|"
+            r"can't tell if (?:he|she|they)(?:'s| is| are) )\s*breathing",
+            r"(?:isn't|is not|not|stopped) breath(?:ing|in)",
+            r"no pulse|can't find (?:a|his|her) pulse|no heartbeat|heart (?:has )?stopped",
+            r"turn(?:ing|ed) (?:blue|purple|gray|grey)|(?:lips|face) (?:is |are )?(?:blue|purple)",
+            r"gone (?:blue|grey|gray)|doing cpr|started cpr|start cpr|giving (?:him|her) cpr",
+            r"(?:i think )?(?:he|she)(?:'s| is) dead|not breathing|no breathing|no breath",
+            r"chest (?:is )?(?:not|no|isn't|doesn't) (?:mov\w*|go(?:ing)? up)",
+            r"(?:agonal|gurgling|snoring sounds?|gasping)",
+        ),
+        "Unresponsive patient, not breathing normally",
+        (
+            "Is the patient awake and breathing normally?",
+            "Is there an AED (defibrillator) nearby?",
+            "Is anyone there able to do chest compressions?",
+        ),
+        (
+            "Lay the patient flat on their back on a firm surface",
+            "Start chest compressions: hard and fast in the centre of the chest",
+            "Send someone to fetch an AED and unlock the door for the crew",
+        ),
+        (AMBULANCE_ALS, ENGINE),
+    ),
+    _type(
+        "drowning",
+        1,
+        (
+            r"drown(?:ing|ed|s)?|went under|go(?:ne|es)? under|under ?water|not coming (?:back )?up",
+            r"pulled (?:him|her|them|it) (?:out )?(?:of|from) the (?:water|pool|lake|river|pond|sea)",
+            r"face ?down in the (?:water|pool|lake|river|pond|bath|tub)",
+            r"fell (?:in|into) the (?:water|pool|lake|river|pond)",
+        ),
+        "Person in or pulled from water",
+        (
+            "Is the person out of the water now?",
+            "Are they breathing?",
+            "How long were they under the water?",
+        ),
+        (
+            "Do not go into the water yourself unless it is safe",
+            "Once out of the water, if not breathing start rescue breaths and compressions",
+            "Keep the person warm and on their side if breathing",
+        ),
+        (AMBULANCE_ALS, ENGINE, "water rescue"),
+    ),
+    _type(
+        "choking",
+        1,
+        (
+            r"chok(?:ing|ed|es)",
+            r"(?:something|food|\w+) (?:is )?(?:stuck|lodged) in (?:his|her|my|their|the) throat",
+            r"clutching (?:his|her|my|their) throat|heimlich|swallowed a (?:coin|toy|grape|bone|battery)",
+        ),
+        "Airway obstruction, patient choking",
+        (
+            "Can the patient cough, speak or cry?",
+            "Is the patient still conscious?",
+            "How old is the patient?",
+        ),
+        (
+            "If they can cough, encourage them to keep coughing",
+            "If they cannot breathe or speak, give firm back blows then abdominal thrusts",
+            "If they become unresponsive, lower them to the floor and start compressions",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "structure_fire",
+        1,
+        (
+            r"(?:house|home|apartment|building|kitchen|garage|roof|basement|attic|barn|shed|"
+            r"store|restaurant|school|upstairs|downstairs|bedroom|room|flat|trailer|unit)s? "
+            r"(?:is |are |was )?(?:on fire|burning|in flames|caught fire|went up)",
+            r"fire in (?:the|my|our|a|his|her) (?:house|home|apartment|building|kitchen|garage|"
+            r"basement|attic|bedroom|room|unit|hallway)",
+            r"smoke (?:is )?(?:coming|pouring|billowing|pouring out|comin) (?:out|from)",
+            r"flames (?:are )?(?:coming|shooting) (?:out|from)|(?:house|kitchen|grease|building) fire",
+            r"(?:there's|there is|see|seeing) (?:a )?(?:fire|flames|lots of smoke)",
+            r"on fire|caught fire|catching fire|everything is burning",
+        ),
+        "Fire in a building",
+        (
+            "Is anyone still inside the building?",
+            "Which floor or part of the building is burning?",
+            "Is everyone who got out accounted for?",
+        ),
+        (
+            "Get everyone out and stay out; do not go back inside",
+            "Close doors behind you if it is safe to do so",
+            "Stay low under the smoke and meet the crews at the front",
+        ),
+        (ENGINE, "ladder truck", AMBULANCE_BLS),
+    ),
+    _type(
+        "shooting_stabbing",
+        1,
+        (
+            r"(?:been|got|was|were|get|getting|is|are|he's|she's|i'm|i've been) (?:just )?shot",
+            r"shot (?:him|her|them|me|us|at|my|someone|somebody|a \w+|the \w+)",
+            r"gun ?shots?|gunfire|shots? fired|shooting|shooter|heard (?:shots|pops|bangs)",
+            r"stab(?:bed|bing|s)?|knifed|knife wound|bullet wound|(?:got|been) cut with a knife",
+        ),
+        "Gunshot or stab wound",
+        (
+            "Is the attacker still there, and where are they now?",
+            "Where on the body is the wound?",
+            "Is the patient awake and breathing?",
+        ),
+        (
+            "Stay somewhere safe; do not approach the attacker",
+            "Press firmly on the wound with a cloth and keep pressing",
+            "Do not remove any object stuck in the wound",
+        ),
+        (POLICE, AMBULANCE_ALS),
+    ),
+    _type(
+        "overdose_poisoning",
+        2,
+        (
+            r"over ?dos(?:e|ed|ing)|o\.?d\.?'?d|od'?ing",
+            r"took (?:like |about |maybe |almost |over )?(?:a lot|too many|too much|a bunch|a whole bottle|"
+            r"the whole bottle|all|a handful|\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|"
+            r"several|a few extra|double)\b(?: [\w']+){0,4}? (?:pills|tablets|meds|medications?|medicines?|"
+            r"oxys?|xanax|percocets?|vicodin|tylenol|ibuprofen|aspirin|gummies|capsules)",
+            r"(?:drank|swallowed|ate|drinking|swallowing|got into) (?:some |a bottle of |the |a |some of "
+            r"the |a bunch of )?(?:\w+ )?(?:bleach|antifreeze|poison|cleaner|chemicals?|detergent|pods?|lye|"
+            r"pesticide|weed killer|rat poison|gasoline|lighter fluid|pills|tablets|medicine)",
+            r"heroin|fentanyl|opioids?|oxy(?:contin|codone|s)?|narcan|naloxone|poison(?:ed|ing)?|"
+            r"too many (?:of )?(?:his |her |my |the )?(?:\w+ )?pills",
+        ),
+        "Suspected overdose or poisoning",
+        (
+            "What did they take, how much, and when?",
+            "Are they awake and breathing normally?",
+            "Is there naloxone (Narcan) available?",
+        ),
+        (
+            "If they are breathing but drowsy, turn them on their side",
+            "Keep the containers or pills to give to the crew",
+            "Do not make them vomit",
+        ),
+        (AMBULANCE_ALS, POLICE),
+    ),
+    _type(
+        "childbirth",
+        2,
+        (
+            r"in labou?r|contractions?|(?:the )?baby(?:'s| is) coming|water(?:s)? (?:just )?broke",
+            r"crowning|giving birth|having (?:the|a|her|my|our) baby|about to give birth|deliver(?:ing)? the baby",
+        ),
+        "Woman in labour",
+        (
+            "How far apart are the contractions?",
+            "Is this her first baby, and how many weeks pregnant is she?",
+            "Can you see the baby's head?",
+        ),
+        (
+            "Have her lie down or sit propped up on a clean surface",
+            "Get clean towels ready and keep the room warm",
+            "Do not pull on the baby; support the head as it comes",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "stroke",
+        2,
+        (
+            r"stroke|face (?:is |looks )?(?:droop(?:ing|y|s)?|drooped|crooked|lopsided)|droop(?:ing|y)",
+            r"slurr(?:ing|ed|y)|can't (?:talk|speak) (?:right|properly|clearly)|words (?:are )?(?:all )?"
+            r"(?:jumbled|wrong|garbled)",
+            r"can't (?:move|lift|feel|use) (?:his|her|my) (?:left|right) (?:arm|leg|side|hand)",
+            r"(?:weak|numb|limp|dead)(?:ness)? (?:on|down) (?:one|the left|the right|his left|her left|"
+            r"his right|her right|my left|my right) side|one side (?:is )?(?:weak|numb|limp|drooping)",
+        ),
+        "Possible stroke",
+        (
+            "When was the patient last seen normal?",
+            "Can they smile, raise both arms and repeat a simple sentence?",
+            "Do they take blood thinners?",
+        ),
+        (
+            "Note the time the symptoms started",
+            "Do not give food, drink or medication",
+            "Keep them comfortable; on their side if they vomit",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "chest_pain",
+        2,
+        (
+            r"chest (?:pain|pains|hurts|hurting|pressure|tightness|is tight|feels tight|feels heavy)",
+            r"pain in (?:his|her|my|the) chest|(?:crushing|squeezing) (?:pain|feeling)",
+            r"heart attack|pain (?:going |running |shooting )?down (?:his|her|my) (?:left )?arm",
+        ),
+        "Chest pain, patient conscious",
+        (
+            "Is the patient awake and breathing normally?",
+            "When did the pain start, and does it spread to the arm, jaw or back?",
+            "Any heart history, and is aspirin allowed for them?",
+        ),
+        (
+            "Have the patient stop and rest in the most comfortable position",
+            "Loosen tight clothing",
+            "If they become unresponsive and stop breathing normally, start compressions",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "allergic_reaction",
+        2,
+        (
+            r"allerg(?:ic|y|ies)|anaphyla\w*|epi ?pen|epinephrine|hives",
+            r"(?:face|throat|lips|tongue|eyes?) (?:is |are )?(?:swelling|swollen|puffing|puffy)",
+            r"swelling (?:up )?(?:of )?(?:his|her|my|the)? ?(?:face|throat|lips|tongue)",
+            r"(?:bee|wasp|hornet) sting|stung by",
+        ),
+        "Allergic reaction",
+        (
+            "Is the patient having trouble breathing or swallowing?",
+            "Do they carry an adrenaline auto-injector (EpiPen)?",
+            "What were they exposed to?",
+        ),
+        (
+            "Help them use their own auto-injector in the outer thigh",
+            "Let them sit up if breathing is hard, or lie flat if they feel faint",
+            "A second dose may be needed if symptoms return",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "breathing_problem",
+        2,
+        (
+            r"can(?:'t|not) (?:breathe|breath|catch (?:his|her|my|their) breath|get (?:any )?air)",
+            r"short(?:ness)? of breath|trouble breathing|hard (?:time )?(?:to )?breath(?:e|ing)",
+            r"struggling (?:to breathe|for (?:air|breath))|gasping for (?:air|breath)",
+            r"asthma|wheez(?:e|ing|y)|inhaler|nebuli[sz]er|breathing (?:is )?(?:really |very )?"
+            r"(?:bad|hard|heavy|fast|funny|weird|rattly)",
+        ),
+        "Difficulty breathing, patient conscious",
+        (
+            "Can the patient speak in full sentences?",
+            "Do they have an inhaler or breathing medication?",
+            "Is their colour normal?",
+        ),
+        (
+            "Help them sit upright and lean forward slightly",
+            "Help them use their own inhaler if they have one",
+            "Keep them calm and still",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "severe_bleeding",
+        2,
+        (
+            r"bleeding (?:a lot|heavily|badly|bad|everywhere|so much|really bad|like crazy|profusely)",
+            r"(?:won't|will not|can't|doesn't|does not) stop bleeding|blood (?:is )?(?:everywhere|all over|"
+            r"spurting|pouring|gushing)|(?:a )?lot of blood|so much blood|pool of blood",
+            r"deep cut|(?:cut|sliced|slashed) (?:his|her|my|their) (?:arm|hand|leg|wrist|finger|neck|head)",
+            r"gash|amputat\w*|cut (?:off|his finger|her finger)|severed|spurting|bleeding",
+        ),
+        "Serious bleeding",
+        (
+            "Where is the bleeding coming from?",
+            "Is the patient awake and breathing?",
+            "Is the bleeding slowing with pressure?",
+        ),
+        (
+            "Press firmly on the wound with a clean cloth and do not let go",
+            "If a limb is bleeding heavily and pressure fails, apply a tourniquet above the wound",
+            "Keep the patient lying down and warm",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "vehicle_fire",
+        2,
+        (
+            r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup|rv|hood|cab)(?:s|'s)? "
+            r"(?:is |was |are |just )?(?:on fire|burning|in flames|caught fire|smoking and)",
+            r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup) (?:\w+ ){0,3}on fire",
+            r"(?:car|truck|van|vehicle|bus|engine) fire|flames (?:from|under|coming out of) the "
+            r"(?:hood|engine|car|truck)",
+        ),
+        "Vehicle on fire",
+        (
+            "Is anyone still in or near the vehicle?",
+            "What kind of vehicle, and is it near buildings or fuel pumps?",
+            "Is it leaking fuel?",
+        ),
+        (
+            "Keep everyone well away from the vehicle, at least 30 metres",
+            "Do not try to open the hood or put the fire out yourself",
+            "Stay upwind of the smoke",
+        ),
+        (ENGINE,),
+    ),
+    _type(
+        "traffic_collision",
+        2,
+        (
+            r"car (?:crash|accident|wreck)|crash(?:ed)?|collision|collided|wreck(?:ed)?|pile ?up",
+            r"(?:hit|struck|run over|ran over|knocked down) by (?:a|an|the|his|her) "
+            r"(?:car|truck|bus|van|vehicle|suv|motorcycle|driver)",
+            r"rear[- ]?ended|t[- ]?boned|rolled over|roll ?over|flipped (?:over|upside)|"
+            r"motorcycle (?:down|crash|accident)|(?:car|truck) (?:hit|ran into|slammed into)",
+            r"(?:car|traffic|auto|motorcycle|bike|bus|truck|bad) accident|there(?:'s| is| has) been an "
+            r"accident|(?:was|been|were|got) (?:in )?(?:an|a) (?:\w+ )?accident|accident (?:on|at) (?:the )?"
+            r"(?:highway|interstate|freeway|road|intersection|corner)",
+            r"(?:smashed|slammed|crashed|ran|plowed) into (?:each other|a (?:car|truck|tree|pole|wall)|the "
+            r"(?:back|side) of)|(?:cars?|trucks?) (?:hit|smashed|crashed)",
+            r"(?:motorcycle|bike|rider|biker|motorcyclist) (?:went down|wiped out|crashed|laid (?:it|the bike)"
+            r" down)|(?:cars?|vehicles?|trucks?) (?:ran|went) (?:off the road|into a (?:ditch|tree|pole))",
+        ),
+        "Traffic collision",
+        (
+            "How many vehicles and how many people are hurt?",
+            "Is anyone trapped in a vehicle?",
+            "Is there fire, smoke or leaking fuel?",
+        ),
+        (
+            "Stay off the road and turn on hazard lights if you are in a car",
+            "Do not move injured people unless they are in danger",
+            "Tell anyone hurt to keep their head and neck still",
+        ),
+        (AMBULANCE_ALS, POLICE, ENGINE),
+    ),
+    _type(
+        "gas_leak_hazmat",
+        2,
+        (
+            r"smell(?:s|ing)? (?:of |like )?(?:gas|natural gas|propane|rotten eggs)|gas leak|leaking gas",
+            r"carbon monoxide|co (?:alarm|detector)|chemical (?:spill|leak|smell)|spill(?:ed)? "
+            r"(?:chemicals?|some kind of)|fumes|hazmat|ammonia|chlorine",
+        ),
+        "Gas leak or hazardous materials",
+        (
+            "Is anyone feeling sick, dizzy or having trouble breathing?",
+            "Where is the smell or spill strongest?",
+            "Is everyone out of the building?",
+        ),
+        (
+            "Get everyone out into fresh air and stay out",
+            "Do not switch lights or appliances on or off, and no flames",
+            "Leave doors open behind you and wait upwind",
+        ),
+        (ENGINE, "hazmat unit", AMBULANCE_BLS),
+    ),
+    _type(
+        "suicidal_person",
+        2,
+        (
+            r"kill (?:myself|himself|herself|themselves)|suicid\w*|end (?:my|his|her|their) (?:own )?life",
+            r"wants? to die|want(?:s)? to jump|going to jump|threatening to jump|about to jump",
+            r"(?:hurt|cut|cutting|harm|harming) (?:myself|himself|herself|themselves)|self[- ]harm",
+            r"(?:on|standing on) (?:the )?(?:ledge|edge of the (?:bridge|roof)|railing)",
+        ),
+        "Person threatening self-harm",
+        (
+            "Is the person with you now, and are they hurt?",
+            "Do they have a weapon, pills or other means with them?",
+            "Are you safe where you are?",
+        ),
+        (
+            "Stay with them if it is safe and keep talking calmly",
+            "Remove anything they could use to harm themselves if you safely can",
+            "Do not leave them alone",
+        ),
+        (POLICE, AMBULANCE_BLS),
+    ),
+    _type(
+        "domestic_violence",
+        2,
+        (
+            r"(?:my |her |his )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|"
+            r"ex-boyfriend|spouse|stepdad|stepfather|dad|father|son|brother|mom|mother|fianc[eé]e?)"
+            r"(?:'s| is| was| keeps| has been| just)? ?(?:\w+ )?(?:hitting|hit|beating|beat|punch(?:ed|ing)|"
+            r"slapp(?:ed|ing)|chok(?:ed|ing) me|push(?:ed|ing)|shov(?:ed|ing)|kick(?:ed|ing)|threaten(?:ed|ing)"
+            r"|hurting|attacked|grabbed|throwing)",
+            r"domestic|(?:he|she)(?:'s| is| was)? (?:hitting|beating|hurting|choking) (?:me|my mom|my mother|"
+            r"her|him)",
+            r"(?:hitting|beating|hurting|choking|attacking|punching|slapping|strangling|threatening) "
+            r"(?:up )?(?:his|her|my|their) (?:girlfriend|boyfriend|wife|husband|partner|kids?|children|mom|"
+            r"mother|dad|father|son|daughter|fianc[eé]e?|spouse)",
+        ),
+        "Domestic violence",
+        (
+            "Is the person who hurt you still there, and where?",
+            "Are there any weapons in the home?",
+            "Is anyone injured, and are there children present?",
+        ),
+        (
+            "If you can, get to a room with a lock or leave the home",
+            "Stay on the line; if you cannot talk, keep the line open",
+            "Do not confront the other person",
+        ),
+        (POLICE, AMBULANCE_BLS),
+    ),
+    _type(
+        "assault",
+        2,
+        (
+            r"beat(?:en|ing)? (?:him |her |me |them )?up|beating (?:on )?(?:him|her|me|them|someone|a guy)",
+            r"attack(?:ed|ing)|assault(?:ed|ing)?|mugg(?:ed|ing)|jumped (?:him|her|me|them)",
+            r"punch(?:ed|ing)|kick(?:ed|ing) (?:him|her|me|them)|fight(?:ing)?|brawl|fist ?fight",
+            r"(?:hit|hitting) (?:him|her|me|them) (?:with|in)",
+        ),
+        "Assault",
+        (
+            "Is the attacker still there, and which way did they go?",
+            "Were any weapons seen?",
+            "Is anyone injured?",
+        ),
+        (
+            "Stay at a safe distance; do not get involved",
+            "Note descriptions of the people involved",
+            "Keep the injured person still",
+        ),
+        (POLICE, AMBULANCE_BLS),
+    ),
+    _type(
+        "burglary_in_progress",
+        2,
+        (
+            r"(?:breaking|broke|break) (?:in|into) (?:my|the|our)?\s*(?:house|home|apartment|door|window|"
+            r"place)? ?(?:right )?now|(?:is |are |someone's |somebody's )?breaking in|trying to (?:get|break) in",
+            r"(?:someone|somebody|a man|a guy|people|strangers?)(?:'s| is| are)? (?:in|inside) (?:my|the|our)"
+            r" (?:house|home|apartment|basement|garage|place)",
+            r"intruders?|burglar(?:s)?|prowler|hear(?:d)? (?:someone|somebody) (?:downstairs|inside|in the)",
+        ),
+        "Burglary in progress",
+        (
+            "Is the intruder still inside, and where are you?",
+            "Can you describe them or any weapons?",
+            "Can you get out safely or lock yourself in a room?",
+        ),
+        (
+            "Lock yourself in a room or leave if you can do so safely",
+            "Stay quiet and keep the line open",
+            "Do not confront the intruder",
+        ),
+        (POLICE,),
+    ),
+    _type(
+        "fall_injury",
+        3,
+        (
+            r"fell|fallen|falling|(?:had|took) a (?:bad )?fall|tripped|slipped",
+            r"can't get (?:up|back up)|(?:broke|broken|hurt) (?:his|her|my) (?:hip|leg|ankle|wrist|arm)",
+        ),
+        "Fall with injury",
+        (
+            "Is the patient awake and breathing normally?",
+            "Did they hit their head, and how far did they fall?",
+            "Where does it hurt, and can they move it?",
+        ),
+        (
+            "Do not move them if they hurt their head, neck or back",
+            "Keep them warm and still",
+            "Do not give food or drink",
+        ),
+        (AMBULANCE_BLS,),
+    ),
+    _type(
+        "unconscious",
+        2,
+        (
+            r"passed out|pass(?:es|ing) out|faint(?:ed|ing)?|unconscious|unresponsive|blacked out",
+            r"(?:won't|will not|can't|cannot|couldn't) wake (?:him|her|them|up)|not waking up|"
+            r"won't wake|not responding|out cold|(?:won't|doesn't|isn't) respond",
+            r"(?:won't|will not|doesn't|does not|isn't|not) answer(?:ing)?(?: me)?|slumped over|"
+            r"(?:isn't|not|no) (?:moving|awake)|he no wake|she no wake",
+        ),
+        "Unconscious patient, breathing",
+        (
+            "Is the patient breathing normally?",
+            "Did they hit their head or take anything?",
+            "Any medical history such as diabetes or epilepsy?",
+        ),
+        (
+            "Turn the patient on their side to keep the airway open",
+            "Watch their breathing; tell me at once if it changes",
+            "Do not give anything by mouth",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "seizure",
+        2,
+        (
+            r"seiz(?:ure|ures|ing|ed)|convuls\w*|fitting|having (?:a|another) fit|epilep\w*",
+            r"shaking all over|(?:body|arms and legs) (?:is |are )?(?:jerking|shaking)|jerking",
+        ),
+        "Seizure",
+        (
+            "Is the patient still seizing, and for how long?",
+            "Do they have a history of seizures?",
+            "Are they breathing normally now?",
+        ),
+        (
+            "Move hard objects away and protect the head",
+            "Do not restrain them or put anything in their mouth",
+            "When it stops, roll them onto their side",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "diabetic_emergency",
+        3,
+        (
+            r"diabet\w*|blood sugar|(?:sugar|glucose) (?:is |was )?(?:low|high|really low|dropped)|insulin"
+            r"|hypoglyc\w*|low sugar",
+        ),
+        "Diabetic emergency",
+        (
+            "Is the patient awake and able to swallow?",
+            "Have they checked their blood sugar, and what was it?",
+            "When did they last eat or take insulin?",
+        ),
+        (
+            "If awake and able to swallow, give sugar: juice, soda or glucose",
+            "If drowsy, do not give anything by mouth; turn them on their side",
+        ),
+        (AMBULANCE_ALS,),
+    ),
+    _type(
+        "missing_person",
+        3,
+        (
+            r"(?:is |are |went |gone )missing|missing (?:child|kid|person|son|daughter|boy|girl)",
+            r"can't find (?:my|our|his|her) (?:son|daughter|child|kid|boy|girl|mom|mother|dad|father|"
+            r"grandma|grandmother|grandpa|grandfather|husband|wife|brother|sister)",
+            r"wander(?:ed|s)? off|(?:hasn't|has not|didn't|did not|never) c(?:a|o)me (?:back )?home|"
+            r"ran away|nobody has seen (?:him|her)|lost (?:my|our) (?:son|daughter|child|kid)",
+            r"(?:walked|wandered|drove|ran) (?:off|away)|(?:isn't|is not|not) anywhere|nowhere to be "
+            r"found|can't find (?:him|her|them) anywhere|hasn't been seen",
+        ),
+        "Missing person",
+        (
+            "What do they look like and what are they wearing?",
+            "When and where were they last seen?",
+            "Do they have any medical conditions or a phone?",
+        ),
+        (
+            "Check the home and nearby places they like to go",
+            "Keep someone at the home in case they return",
+            "Have a recent photo ready for the officers",
+        ),
+        (POLICE,),
+    ),
+    _type(
+        "theft_report",
+        4,
+        (
+            r"stolen|stole|(?:was|got|been) broken into|robbed|shoplift\w*|took (?:my|our) "
+            r"(?:wallet|purse|bike|phone|car|package|bag|laptop|tools)",
+            r"(?:wallet|purse|bike|bicycle|phone|car|package|packages|tools|laptop)s? "
+            r"(?:is |are |was |were )?(?:gone|missing|taken)",
+        ),
+        "Theft report, no suspect present",
+        (
+            "When did you last see the items, and when did you notice they were gone?",
+            "Is anyone still there or in sight?",
+            "Are there cameras or witnesses?",
+        ),
+        (
+            "Do not touch anything the thief may have handled",
+            "Make a list of what is missing, with serial numbers if you have them",
+        ),
+        (POLICE,),
+    ),
+    _type(
+        "noise_complaint",
+        5,
+        (
+            r"loud (?:music|party|bass|stereo|tv|neighbou?rs?)|(?:music|party|bass|stereo|tv)"
+            r" (?:is )?(?:so |really |very |too )?loud|blasting|barking|party|noise complaint|"
+            r"(?:making|made) (?:so much|a lot of|too much) noise|noise (?:all night|for hours)",
+        ),
+        "Noise complaint",
+        ("What is the address of the noise?", "How long has it been going on?"),
+        ("Do not confront the neighbours yourself",),
+        (POLICE,),
+    ),
+)
+
+BY_NAME = {incident.name: incident for incident in INCIDENT_TYPES}
+UNKNOWN = IncidentType(
+    "unknown",
+    3,
+    (),
+    "Not enough information yet",
+    (
+        "What is the address of the emergency?",
+        "Tell me exactly what happened.",
+        "Is anyone hurt, and are they awake and breathing?",
+    ),
+    ("Stay on the line and stay safe",),
+    (),
+)
