@@ -181,22 +181,15 @@ def _build_relay(
         fail(Exit.USAGE, f"--agent must be one of {', '.join(AGENT_KINDS)}, not {agent_kind!r}")
     if agent_kind == "openai" and not model:
         fail(Exit.USAGE, "--agent openai needs --model (or DISPATCH_MODEL)")
-    relay: Relay | None = None
-
-    def on_health(ok: bool, detail: str | None) -> None:
-        if relay is not None and relay.hub is not None:
-            relay.hub.set_status(agent="ready" if ok else "error", detail=detail)
-
-    relay = Relay(
+    return Relay(
         settings,
-        agent=create_agent(agent_kind, model, on_health),
+        agent=create_agent(agent_kind, model),
         pipeline=PipelineSettings(
             idle_gap=idle_gap,
             transcripts_room=transcripts_room,
             suggestions_room=suggestions_room,
         ),
     )
-    return relay
 
 
 class _Feeds:

@@ -152,6 +152,8 @@ class Relay:
         self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings)
         self.hub.transcript_sink = self.pipeline.feed
         self.hub.status["agent"] = "off" if self.agent is None else "ready"
+        if self.agent is not None:
+            self.agent.on_health = self._agent_health
         await broker.start()
         s = self.settings
         self._server = await serve(
@@ -190,6 +192,9 @@ class Relay:
         if self.hub is not None:
             await self.hub.broker.stop()
         await asyncio.to_thread(self.journal.close)
+
+    def _agent_health(self, ok: bool, detail: str | None) -> None:
+        self.require_hub().set_status(agent="ready" if ok else "error", detail=detail)
 
     def health(self) -> dict[str, Any]:
         hub = self.require_hub()

@@ -6,18 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from dispatch_tui.server.agents.base import Agent
 
 AGENT_KINDS = ("rules", "openai", "off")
 
 
-def create_agent(
-    kind: str,
-    model: str | None = None,
-    on_health: Callable[[bool, str | None], None] | None = None,
-) -> Agent | None:
+def create_agent(kind: str, model: str | None = None) -> Agent | None:
     """The agent ``--agent`` names; ``openai`` falls back to the rules agent."""
     from dispatch_tui.server.agents.rules import RulesAgent
 
@@ -28,5 +22,5 @@ def create_agent(
     if kind == "openai":
         from dispatch_tui.server.agents.openai_agent import OpenAIAgent
 
-        return OpenAIAgent(model=model, fallback=RulesAgent(), on_health=on_health)
+        return OpenAIAgent(RulesAgent(), model=model)
     raise ValueError(f"unknown agent {kind!r}; choose one of {', '.join(AGENT_KINDS)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dispatch_tui.protocol import Suggestion
@@ -21,6 +21,9 @@ class Agent(ABC):
     """Reads a call's segments so far and suggests incident type, priority and advice."""
 
     name: str = "agent"
+    #: Told ``(ok, detail)`` when the agent's backend fails or recovers; the
+    #: relay sets it to report ``status`` ``agent: error``/``ready``.
+    on_health: Callable[[bool, str | None], None] | None = None
 
     @abstractmethod
     async def suggest(self, segments: Sequence[Segment]) -> Suggestion:
