@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from enum import IntEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -340,22 +340,17 @@ def rooms(
 ) -> None:
     """List rooms with their member counts."""
 
-    async def work() -> None:
-        async with _client(url, token, name) as client:
-            reply = await client.request("list_rooms")
-        if as_json:
-            _print_json(reply)
-            return
+    def table(reply: dict[str, Any]) -> Any:
         from rich.table import Table
 
         from dispatch_tui.untrusted import literal
 
-        table = Table("room", "members")
+        rendered = Table("room", "members")
         for room_name, members in sorted(reply["data"]["rooms"].items()):
-            table.add_row(literal(room_name), str(members))
-        _console().print(table)
+            rendered.add_row(literal(room_name), str(members))
+        return rendered
 
-    _run(work())
+    _query(_client(url, token, name), "list_rooms", {}, as_json, table)
 
 
 @app.command()
@@ -368,26 +363,41 @@ def clients(
 ) -> None:
     """List connected clients."""
 
-    async def work() -> None:
-        async with _client(url, token, name) as client:
-            data = {} if room is None else {"room_name": room}
-            reply = await client.request("list_clients", data)
-        if as_json:
-            _print_json(reply)
-            return
+    def table(reply: dict[str, Any]) -> Any:
         from rich.table import Table
 
         from dispatch_tui.untrusted import literal
 
-        table = Table("address", "name", "role", "rooms")
+        rendered = Table("address", "name", "role", "rooms")
         for entry in reply["data"]["clients"]:
-            table.add_row(
+            rendered.add_row(
                 literal(entry.get("address")),
                 literal(entry.get("name") or ""),
                 literal(entry.get("role") or ""),
                 literal(", ".join(entry.get("rooms") or [])),
             )
-        _console().print(table)
+        return rendered
+
+    data = {} if room is None else {"room_name": room}
+    _query(_client(url, token, name), "list_clients", data, as_json, table)
+
+
+def _query(
+    client: DispatchClient,
+    event: str,
+    data: dict[str, Any],
+    as_json: bool,
+    render: Callable[[dict[str, Any]], Any],
+) -> None:
+    """Ask the relay once; print the raw reply for scripts or a table for people."""
+
+    async def work() -> None:
+        async with client:
+            reply = await client.request(event, data)
+        if as_json:
+            _print_json(reply)
+        else:
+            _console().print(render(reply))
 
     _run(work())
 

@@ -180,12 +180,7 @@ class Hub:
 
     def _check_room(self, session: Session, room: str, request: p.Request) -> None:
         if not session.role.may_enter(room):
-            raise p.ProtocolError(
-                p.ErrorCode.FORBIDDEN,
-                f"role {session.role.name!r} may not use room {room!r}",
-                request.event,
-                request.id,
-            )
+            raise _forbidden(session, f"use room {room!r}", request)
 
     def _ack(
         self, session: Session, request: p.Request, extra: dict[str, Any]
@@ -197,12 +192,7 @@ class Hub:
 
     async def _send_to_all(self, session: Session, data: p.SendToAll, request: p.Request) -> None:
         if not session.role.broadcast:
-            raise p.ProtocolError(
-                p.ErrorCode.FORBIDDEN,
-                f"role {session.role.name!r} may not send to all",
-                request.event,
-                request.id,
-            )
+            raise _forbidden(session, "send to all", request)
         await self.publish(
             "client_message",
             lambda seq, ts: p.client_message(
@@ -323,12 +313,7 @@ class Hub:
         self, session: Session, data: p.PublishTranscript, request: p.Request
     ) -> None:
         if not session.role.publish:
-            raise p.ProtocolError(
-                p.ErrorCode.FORBIDDEN,
-                f"role {session.role.name!r} may not publish transcripts",
-                request.event,
-                request.id,
-            )
+            raise _forbidden(session, "publish transcripts", request)
         if self.transcript_sink is None:
             raise p.ProtocolError(
                 p.ErrorCode.NOT_FOUND, "this relay takes no transcripts", request.event, request.id
@@ -352,3 +337,12 @@ class Hub:
             request.event,
             request.id,
         )
+
+
+def _forbidden(session: Session, what: str, request: p.Request) -> p.ProtocolError:
+    return p.ProtocolError(
+        p.ErrorCode.FORBIDDEN,
+        f"role {session.role.name!r} may not {what}",
+        request.event,
+        request.id,
+    )

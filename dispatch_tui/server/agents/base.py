@@ -17,6 +17,14 @@ class Segment:
     text: str
 
 
+#: Speaker labels of the call taker; what they say is a question, not evidence.
+DISPATCHER_SPEAKERS = frozenset({"dispatcher", "dispatch", "operator", "call taker", "agent"})
+
+
+def is_dispatcher(segment: Segment) -> bool:
+    return segment.speaker is not None and segment.speaker.strip().lower() in DISPATCHER_SPEAKERS
+
+
 class Agent(ABC):
     """Reads a call's segments so far and suggests incident type, priority and advice."""
 

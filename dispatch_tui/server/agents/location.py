@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dispatch_tui.server.agents.base import Segment
+from dispatch_tui.server.agents.base import Segment, is_dispatcher
 
 _SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|way|place|pl|circle|"
@@ -145,7 +145,6 @@ _RIGHT_TAIL = re.compile(
 _CORRECTION = re.compile(
     r"\b(?:sorry|no wait|wait no|i mean|actually|i meant|correction|not \w+,? (?:it's|its))\b"
 )
-_DISPATCHER = frozenset({"dispatcher", "dispatch", "operator", "call taker", "agent"})
 
 
 def _candidates(text: str) -> list[tuple[int, int, int]]:
@@ -234,8 +233,7 @@ def extract_location(segments: Sequence[Segment]) -> str | None:
     best: tuple[int, str] | None = None
     for from_caller in (True, False):
         for segment in segments:
-            speaker = (segment.speaker or "").strip().lower()
-            if (speaker in _DISPATCHER) == from_caller:
+            if is_dispatcher(segment) == from_caller:
                 continue
             text = segment.text.lower().replace("\u2019", "'")
             spans = _locations_in(text)

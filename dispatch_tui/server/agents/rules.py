@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dispatch_tui.protocol import Suggestion
-from dispatch_tui.server.agents.base import Agent, Segment
+from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
 from dispatch_tui.server.agents.incidents import BY_NAME, INCIDENT_TYPES, UNKNOWN, IncidentType
 from dispatch_tui.server.agents.location import extract_location
-
-DISPATCHER_SPEAKERS = frozenset({"dispatcher", "dispatch", "operator", "call taker", "agent"})
 
 _CLAUSE_BREAK = re.compile(r"[.!?;]+|,\s*(?:but|and then|then)\b|\bbut\b")
 _NEGATORS = re.compile(
@@ -72,10 +70,6 @@ class Finding:
 
 def _normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u2018", "'")
-
-
-def is_dispatcher(segment: Segment) -> bool:
-    return segment.speaker is not None and segment.speaker.strip().lower() in DISPATCHER_SPEAKERS
 
 
 def _clauses(text: str) -> list[tuple[int, str]]:
