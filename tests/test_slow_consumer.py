@@ -14,6 +14,7 @@ from tests.conftest import RelayProcess, client, recv_event, request
 
 MESSAGES = 1000
 MESSAGE_BYTES = 40_000  # 1000 x 40 kB = 40 MB into the room
+RESUME_AFTER = 625  # 25 MB: well past what socket buffers and the relay's cap hold
 WINDOW = 16  # a sender that keeps a few messages in flight, as a busy console does
 
 
@@ -33,13 +34,23 @@ async def test_stalled_reader_is_closed_1013_and_memory_stays_bounded(
         rss_before = process.memory_info().rss
         peak = rss_before
 
+        halfway = asyncio.Event()
+
         async def receive_everything() -> list[int]:
             seen: list[int] = []
             while len(seen) < MESSAGES:
                 event = json.loads(await member.recv())
                 if event["event"] == "client_message":
                     seen.append(event["data"]["message"]["n"])
+                    if len(seen) == RESUME_AFTER:
+                        halfway.set()
             return seen
+
+        async def read_again_later() -> None:
+            """After 25 MB the stalled client reads again, long after it was cut off."""
+            await halfway.wait()
+            while True:
+                await stalled.recv()
 
         async def watch_memory() -> None:
             nonlocal peak
@@ -48,6 +59,7 @@ async def test_stalled_reader_is_closed_1013_and_memory_stays_bounded(
                 await asyncio.sleep(0.05)
 
         receiving = asyncio.create_task(receive_everything())
+        stalled_reading = asyncio.create_task(read_again_later())
         watching = asyncio.create_task(watch_memory())
         body = "x" * MESSAGE_BYTES
         in_flight = 0
@@ -70,12 +82,10 @@ async def test_stalled_reader_is_closed_1013_and_memory_stays_bounded(
         assert received == list(range(MESSAGES))
         assert peak - rss_before < 100 * 1024 * 1024, f"relay grew {(peak - rss_before) >> 20} MB"
 
-        # The stalled client reads again: after what was already on its way it
-        # finds the close frame saying why it was dropped.
+        # Reading again, the stalled client found, after what was already on
+        # its way, the close frame saying why it was dropped.
         with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(60):
-                while True:
-                    await stalled.recv()
+            await asyncio.wait_for(stalled_reading, 60)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 1013
         assert closed.value.rcvd.reason == "slow consumer"

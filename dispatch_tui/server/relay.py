@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_MESSAGE_BYTES = 65536
 DEFAULT_MAX_CLIENT_BUFFER = 2 << 20
 SLOW_CONSUMER = "slow consumer"
+#: Seconds a slow consumer has to read up to its close frame.
+SLOW_CONSUMER_GRACE = 30.0
 
 
 def default_db_path() -> Path:
@@ -83,6 +85,9 @@ class WebSocketOutbox:
                     session.address,
                     limit,
                 )
+                # Its close frame waits behind what is already buffered; give it
+                # time to drain before the connection is cut without one.
+                connection.close_timeout = SLOW_CONSUMER_GRACE
                 self.close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
                 continue
             ready.append(connection)
