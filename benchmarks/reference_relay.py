@@ -14,6 +14,7 @@ import asyncio
 import json
 import resource
 import signal
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
@@ -31,8 +32,8 @@ class ReferenceRelay:
         try:
             async for frame in ws:
                 request = json.loads(frame)
-                data = request.get("data") or {}
-                room = data.get("room_name")
+                data: dict[str, Any] = request.get("data") or {}
+                room: str = data.get("room_name", "")
                 if request.get("event") == "join_room":
                     members = self.rooms.setdefault(room, set())
                     members.add(ws)
