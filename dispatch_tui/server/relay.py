@@ -76,7 +76,7 @@ class WebSocketOutbox:
         limit = self.max_client_buffer
         for session in sessions:
             connection: ServerConnection = session.transport
-            if connection.protocol.state is not State.OPEN:
+            if connection.protocol.state is not State.OPEN or connection.transport.is_closing():
                 continue
             if connection.transport.get_write_buffer_size() > limit:
                 logger.warning(
