@@ -15,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from dispatch_tui.app import ConsoleSettings
     from dispatch_tui.client import DispatchClient
     from dispatch_tui.recorded import RecordedCall
     from dispatch_tui.server.relay import Relay, RelaySettings
@@ -570,15 +571,64 @@ def _suggestion_view(call_id: str, suggestion: dict[str, Any]) -> Any:
 
 
 @app.command()
+def tui(
+    room: Annotated[
+        list[str] | None,
+        typer.Option("--room", help="Join this room (repeatable); the first one is opened."),
+    ] = None,
+    max_lines: Annotated[
+        int, typer.Option(help="Lines kept per pane; older ones stay in history.", min=10)
+    ] = 500,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Keep trying if the relay is not up yet.")
+    ] = False,
+    bell: Annotated[
+        bool, typer.Option(help="Ring the terminal bell for priority-1 advice.")
+    ] = True,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    name: NameOption = None,
+) -> None:
+    """The full-screen dispatcher console."""
+    from dispatch_tui.app import ConsoleSettings
+
+    settings = ConsoleSettings(
+        rooms=tuple(room or ("dispatch_center",)),
+        max_lines=max_lines,
+        bell=bell,
+        wait_for_relay=wait,
+    )
+    _run_console(_client(url, token, name, reconnect=True), settings)
+
+
+def _run_console(client: DispatchClient, settings: ConsoleSettings) -> None:
+    """Run the console to its end; a failure to connect exits like any client command."""
+    from dispatch_tui.app import DispatchApp
+
+    console = DispatchApp(client, settings)
+    console.run()
+    if console.failure is not None:
+        code, message = console.failure
+        fail(Exit(code), message)
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the embedded relay; 0 picks one.")] = 0,
     speed: Annotated[float, typer.Option(help="Play the calls faster.", min=0.1)] = 1.0,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain", help="Print transcripts and advice instead of opening the console."
+        ),
+    ] = False,
 ) -> None:
-    """Start an embedded relay playing the demo calls and watch it."""
+    """Start an embedded relay playing the demo calls and open the console on it."""
 
     from dispatch_tui.server.relay import RelaySettings
 
     relay = _build_relay(RelaySettings(port=port, db=":memory:"), "rules", None, None, None, 1.2)
+    console = not plain and sys.stdout.isatty() and sys.stdin.isatty()
 
     async def work() -> None:
         from dispatch_tui.server.demo import play_demo
@@ -586,15 +636,36 @@ def demo(
         await relay.start()
         assert relay.pipeline is not None
         relay.spawn(play_demo(relay.pipeline, speed), "demo")
-        sys.stderr.write(f"demo relay on {relay.url}; Ctrl-C stops\n")
         try:
-            async with _client(relay.url, None, "demo viewer") as client:
-                async for event in client.events():
-                    _show_event(event)
+            if console:
+                await _demo_console(relay.url)
+            else:
+                sys.stderr.write(f"demo relay on {relay.url}; Ctrl-C stops\n")
+                async with _client(relay.url, None, "demo viewer") as client:
+                    async for event in client.events():
+                        _show_event(event)
         finally:
             await relay.stop()
 
     _run(work())
+
+
+async def _demo_console(url: str) -> None:
+    import asyncio
+
+    from dispatch_tui.app import ConsoleSettings, DispatchApp
+    from dispatch_tui.demo_units import play_chatter
+
+    client = _client(url, None, "Dispatcher (demo)", reconnect=True)
+    chatter = asyncio.create_task(play_chatter(url))
+    try:
+        console = DispatchApp(client, ConsoleSettings(rooms=("dispatch_center", "field_ops")))
+        await console.run_async()
+    finally:
+        chatter.cancel()
+    if console.failure is not None:
+        code, message = console.failure
+        fail(Exit(code), message)
 
 
 def _show_event(event: dict[str, Any]) -> None:

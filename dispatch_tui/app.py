@@ -1,0 +1,433 @@
+"""The dispatcher console: a Textual app over one :class:`DispatchClient`.
+
+The app owns the connection and the :class:`ConsoleState`; relay events are
+folded into the state as they come, and the screen is redrawn at a fixed pace,
+so a burst of traffic never delays a keystroke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.widgets import Input
+
+from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
+from dispatch_tui.console_state import (
+    ChatLine,
+    ConsoleState,
+    message_text,
+    parse_ts,
+    sender_of,
+)
+from dispatch_tui.screens.clients import ClientsScreen
+from dispatch_tui.screens.confirm import ConfirmScreen
+from dispatch_tui.screens.help import HelpScreen
+from dispatch_tui.screens.main import MainScreen
+from dispatch_tui.screens.prompt import PromptScreen
+from dispatch_tui.untrusted import strip_controls
+from dispatch_tui.widgets.rooms import RoomList
+
+
+class ConsoleSettings(BaseModel):
+    """What the console is told at start; the connection itself is the client's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rooms: tuple[str, ...] = ("dispatch_center",)
+    #: Lines kept per pane (chat per room, transcript per call); older ones are in history.
+    max_lines: int = Field(default=500, ge=10)
+    #: Chat messages fetched from history when a room is opened.
+    history_lines: int = Field(default=50, ge=0, le=1000)
+    redraw_interval: float = Field(default=0.1, gt=0)
+    poll_interval: float = Field(default=5.0, gt=0)
+    bell: bool = True
+    #: Keep retrying the first connection instead of giving up (the console
+    #: always reconnects once it has been connected).
+    wait_for_relay: bool = False
+
+
+#: The CLI's exit codes for a console that could not start (CLI.md).
+EXIT_REFUSED = 1
+EXIT_CONNECTION = 3
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Command = tuple[str, str, Callable[[], Any]]
+
+
+class ConsoleCommands(Provider):
+    """Palette entries for rooms and messages; titles are plain text, never markup."""
+
+    def _commands(self) -> list[Command]:
+        app = self.app
+        return app.palette_commands() if isinstance(app, DispatchApp) else []
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, Content(title), callback, text=title, help=help_text)
+
+
+class DispatchApp(App[None]):
+    """The full-screen console; ``dispatch tui`` and ``dispatch demo`` run it."""
+
+    TITLE = "dispatch"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+j", "join_room", "Join room", priority=True),
+        Binding("ctrl+l", "leave_room", "Leave room", priority=True),
+        Binding("ctrl+b", "broadcast", "Broadcast", priority=True),
+        Binding("ctrl+u", "most_urgent", "Most urgent", priority=True),
+        Binding("ctrl+down", "next_room(1)", "Next room", priority=True),
+        Binding("ctrl+up", "next_room(-1)", "Previous room", priority=True),
+        Binding("f4", "list_clients", "Clients"),
+    ]
+
+    def __init__(
+        self,
+        client: DispatchClient,
+        settings: ConsoleSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        connect: bool = True,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.settings = settings or ConsoleSettings()
+        self.clock = clock
+        self.connect_on_mount = connect
+        self.state = ConsoleState(max_lines=self.settings.max_lines)
+        self.link = LinkState.CONNECTING
+        self.bells = 0
+        #: Why the console ended on its own: (exit code, message) for the CLI.
+        self.failure: tuple[int, str] | None = None
+        self._history_loaded: set[str] = set()
+        client.on_state = self._link_changed
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.get_screen("main")
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    async def on_mount(self) -> None:
+        self.install_screen(
+            MainScreen(self.client.url, self.client.name, self.settings.max_lines), "main"
+        )
+        await self.push_screen("main")
+        self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
+        self.set_interval(self.settings.redraw_interval, self.redraw)
+        self.set_interval(1.0, self._tick)
+        if self.connect_on_mount:
+            self._run_link()
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+
+    def redraw(self) -> None:
+        """Draw what changed and sound the alarms of new priority-1 advice."""
+        if self.screen is not self.main and not self.state.changed:
+            return
+        alarms, self.state.alarms = self.state.alarms, []
+        for advice in alarms:
+            self.alarm(advice.call_id, advice.suggestion)
+        self.main.redraw(self.state, self.link, self.clock())
+
+    def alarm(self, call_id: str, suggestion: dict[str, Any]) -> None:
+        """Ring the bell once and raise a notification for a new priority-1 call."""
+        if self.settings.bell:
+            self.bells += 1
+            self.bell()
+        kind = str(suggestion.get("incident_type") or "unknown").replace("_", " ")
+        where = suggestion.get("location") or "location unknown"
+        self.notify(
+            strip_controls(f"P1 {kind} on {call_id}: {where}"),
+            title="Priority 1",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
+
+    def _tick(self) -> None:
+        if self.state.calls:
+            self.state.changed.add("calls")
+
+    def _link_changed(self, link: LinkState) -> None:
+        self.link = link
+        self.state.changed.add("status")
+
+    def handle_event(self, event: dict[str, Any]) -> None:
+        """Fold one relay event into the state; drawn at the next redraw."""
+        self.state.apply(event, self.clock())
+
+    @work(exclusive=True, group="link")
+    async def _run_link(self) -> None:
+        """Connect (retrying until the relay answers), join, then follow events."""
+        attempt = 0
+        while True:
+            try:
+                await self.client.connect()
+                break
+            except ConnectionFailed as exc:
+                if not self.settings.wait_for_relay:
+                    self.failure = (EXIT_CONNECTION, str(exc))
+                    self.exit(return_code=EXIT_CONNECTION)
+                    return
+                self._link_changed(LinkState.RECONNECTING)
+                self.state.detail = str(exc)
+                await asyncio.sleep(self.client.backoff.delay(attempt))
+                attempt += 1
+            except ClientError as exc:
+                self.failure = (EXIT_REFUSED, f"relay refused: {exc}")
+                self.exit(return_code=EXIT_REFUSED)
+                return
+        self.state.detail = None
+        self._link_changed(LinkState.CONNECTED)
+        for room in self.settings.rooms:
+            await self._join(room, select=room == self.settings.rooms[0])
+        self._poll()
+        async for event in self.client.events():
+            self.handle_event(event)
+
+    @work(exclusive=True, group="poll")
+    async def _poll(self) -> None:
+        """Refresh member counts and the selected room's clients now and then."""
+        while True:
+            if self.link in (LinkState.CONNECTED, LinkState.RECOVERED, LinkState.GAP):
+                with contextlib.suppress(ClientError):
+                    await self.refresh_members()
+            await asyncio.sleep(self.settings.poll_interval)
+
+    async def refresh_members(self) -> None:
+        reply = await self.client.request("list_rooms")
+        self.state.set_members((reply.get("data") or {}).get("rooms"))
+        if self.state.selected is not None:
+            reply = await self.client.request("list_clients", {"room_name": self.state.selected})
+            clients = (reply.get("data") or {}).get("clients") or []
+            self.main.show_clients([c for c in clients if isinstance(c, dict)])
+
+    async def _join(self, room_name: str, select: bool = True) -> bool:
+        try:
+            reply = await self.client.join(room_name)
+        except ClientError as exc:
+            self.notify(f"could not join {room_name}: {exc}", severity="error", markup=False)
+            return False
+        room = self.state.room(room_name)
+        room.joined = True
+        room.members = int((reply.get("data") or {}).get("clients") or room.members)
+        if select:
+            await self.open_room(room_name)
+        self.state.changed.add("rooms")
+        return True
+
+    async def open_room(self, room_name: str) -> None:
+        """Show a room's chat, fetching its recent history the first time."""
+        room = self.state.room(room_name)
+        if not room.joined:
+            await self._join(room_name, select=False)
+        if room_name not in self._history_loaded:
+            with contextlib.suppress(ClientError):
+                await self._load_history(room_name)
+        self.state.select(room_name)
+        with contextlib.suppress(ClientError):
+            await self.refresh_members()
+
+    async def _load_history(self, room_name: str) -> None:
+        if not self.settings.history_lines:
+            return
+        reply = await self.client.history(room_name, limit=self.settings.history_lines)
+        self._history_loaded.add(room_name)
+        room = self.state.room(room_name)
+        lines: dict[int, ChatLine] = {}
+        for event in (reply.get("data") or {}).get("messages") or []:
+            data = event.get("data") if isinstance(event, dict) else None
+            if event.get("event") != "client_message" or not isinstance(data, dict):
+                continue
+            own = data.get("client_id") == self.client.welcome.get("client_id")
+            when = parse_ts(data.get("ts")) or self.clock()
+            seq = data.get("seq")
+            seq = seq if isinstance(seq, int) else 0
+            lines[seq] = ChatLine(
+                when, sender_of(data), message_text(data.get("message")), own, seq=seq
+            )
+        for line in room.lines:
+            if line.seq:
+                lines.setdefault(line.seq, line)
+        merged = sorted(lines.values(), key=lambda line: line.seq)
+        unsequenced = [line for line in room.lines if not line.seq]
+        room.lines.clear()
+        room.lines.extend([*merged, *unsequenced])
+
+    def palette_commands(self) -> list[Command]:
+        """What the command palette offers, rooms included by name."""
+        commands: list[Command] = [
+            ("Join room…", "join a room by name", self.action_join_room),
+            ("Leave room", "leave the room shown in the prompt", self.action_leave_room),
+            ("Broadcast to all…", "send a message to every client", self.action_broadcast),
+            ("List clients", "everyone connected to the relay", self.action_list_clients),
+            (
+                "Most urgent room",
+                "open the room with the most urgent traffic",
+                self.action_most_urgent,
+            ),
+        ]
+        for room in sorted(self.state.rooms.values(), key=lambda room: room.name):
+            if room.name != self.state.selected:
+                commands.append(
+                    (f"Switch to {room.name}", "open this room's chat", self._opener(room.name))
+                )
+            if room.joined:
+                commands.append(
+                    (f"Leave {room.name}", "stop receiving this room", self._leaver(room.name))
+                )
+        return commands
+
+    def _opener(self, room_name: str) -> Callable[[], None]:
+        def open_room() -> None:
+            self._switch(room_name)
+
+        return open_room
+
+    def _leaver(self, room_name: str) -> Callable[[], None]:
+        def leave_room() -> None:
+            self._leave(room_name)
+
+        return leave_room
+
+    @work(group="rooms")
+    async def _switch(self, room_name: str) -> None:
+        await self.open_room(room_name)
+
+    def action_help(self) -> None:
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen([*bindings, Binding("ctrl+q", "quit", "Quit")]))
+
+    @work(group="rooms")
+    async def action_join_room(self) -> None:
+        room_name = await self.push_screen_wait(PromptScreen("Join room", "room name"))
+        if room_name:
+            await self._join(room_name)
+
+    def action_leave_room(self) -> None:
+        if self.state.selected is None:
+            self.notify("no room is open", severity="warning")
+            return
+        self._leave(self.state.selected)
+
+    @work(group="rooms")
+    async def _leave(self, room_name: str) -> None:
+        try:
+            await self.client.leave(room_name)
+        except ClientError as exc:
+            self.notify(f"could not leave {room_name}: {exc}", severity="error", markup=False)
+            return
+        room = self.state.room(room_name)
+        room.joined = False
+        self._history_loaded.discard(room_name)
+        self.notify(f"left {room_name}", markup=False)
+        if self.state.selected == room_name:
+            joined = sorted(name for name, room in self.state.rooms.items() if room.joined)
+            if joined:
+                await self.open_room(joined[0])
+            else:
+                self.state.selected = None
+                self.state.changed.update({"room_switched", "rooms"})
+        self.state.changed.add("rooms")
+
+    def action_most_urgent(self) -> None:
+        room_name = self.state.most_urgent_room()
+        if room_name is None:
+            self.notify("no room has unread traffic")
+            return
+        self._switch(room_name)
+
+    def action_next_room(self, step: int) -> None:
+        names = sorted(name for name, room in self.state.rooms.items() if room.joined)
+        if not names:
+            return
+        index = names.index(self.state.selected) if self.state.selected in names else -step
+        self._switch(names[(index + step) % len(names)])
+
+    @work(group="clients")
+    async def action_list_clients(self) -> None:
+        try:
+            reply = await self.client.request("list_clients")
+        except ClientError as exc:
+            self.notify(f"could not list clients: {exc}", severity="error", markup=False)
+            return
+        clients = (reply.get("data") or {}).get("clients") or []
+        await self.push_screen_wait(ClientsScreen([c for c in clients if isinstance(c, dict)]))
+
+    @work(group="broadcast")
+    async def action_broadcast(self) -> None:
+        """Broadcast the typed line (or ask for one), after a yes in a modal."""
+        field = self.main.query_one("#message", Input)
+        text = field.value.strip()
+        if not text:
+            answer: str | None = await self.push_screen_wait(
+                PromptScreen("Broadcast to everyone", "message")
+            )
+            text = answer or ""
+        if not text:
+            return
+        question = "Send this to EVERY connected client?"
+        if not await self.push_screen_wait(ConfirmScreen(question, text, "Send to all")):
+            self.notify("broadcast cancelled: nothing was sent")
+            return
+        try:
+            reply = await self.client.send_to_all(text)
+        except ClientError as exc:
+            self.notify(f"broadcast not sent: {exc}", severity="error", markup=False)
+            return
+        if field.value.strip() == text:
+            field.value = ""
+        data = reply.get("data") or {}
+        self.state.add_broadcast(
+            ChatLine(
+                self.clock(), "you", text, own=True, broadcast=True, seq=int(data.get("seq") or 0)
+            )
+        )
+        self.notify(f"broadcast sent to {data.get('recipients', 0)} clients")
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "message":
+            return
+        text = event.value.strip()
+        if not text:
+            return
+        room_name = self.state.selected
+        if room_name is None:
+            self.notify("join a room first (Ctrl+J)", severity="warning")
+            return
+        event.input.value = ""
+        try:
+            reply = await self.client.send_to_room(room_name, text)
+        except ClientError as exc:
+            event.input.value = text
+            self.notify(f"not sent to {room_name}: {exc}", severity="error", markup=False)
+            return
+        seq = int((reply.get("data") or {}).get("seq") or 0)
+        self.state.add_chat(room_name, ChatLine(self.clock(), "you", text, own=True, seq=seq))
+
+    def on_room_list_chosen(self, message: RoomList.Chosen) -> None:
+        self._switch(message.room)

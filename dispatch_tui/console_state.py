@@ -1,0 +1,382 @@
+"""What the console knows, kept apart from Textual so it is tested directly.
+
+Relay events are folded into plain objects here: live calls with their
+transcript lines, the advice board, rooms with their unread and urgent
+traffic, and each room's chat. Every collection is bounded, so a busy shift
+cannot grow the console's memory; older lines stay reachable through
+``history``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatch_tui.server.agents.base import DISPATCHER_SPEAKERS
+
+#: Words in a chat line that mark the room as having urgent traffic.
+_URGENT_CHAT = re.compile(
+    r"\b(mayday|urgent|emergency|officer down|shots fired|need backup|backup needed|"
+    r"evacuate|priority 1|p1)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z0-9']+")
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def parse_ts(value: object) -> datetime | None:
+    """The relay's ISO timestamps; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def is_dispatcher_label(speaker: str | None) -> bool:
+    return speaker is not None and speaker.strip().lower() in DISPATCHER_SPEAKERS
+
+
+@dataclass(slots=True)
+class TranscriptLine:
+    """One speaker turn; interim text is replaced in place by the final text."""
+
+    speaker: str | None
+    text: str
+    final: bool
+    segment_id: str | None
+
+
+@dataclass(slots=True)
+class Call:
+    """One live call: its transcript lines and when its first words came."""
+
+    call_id: str
+    started: datetime
+    max_lines: int
+    lines: deque[TranscriptLine] = field(init=False)
+    last_seq: int = 0
+    #: Bumped on every change, so views redraw only calls that changed.
+    version: int = 0
+    #: Bumped when the dispatcher's words change (asked questions drop off the advice).
+    dispatcher_version: int = 0
+
+    def __post_init__(self) -> None:
+        self.lines = deque(maxlen=self.max_lines)
+
+    def apply(self, data: dict[str, Any]) -> bool:
+        """Add one fragment; True if it changed what the dispatcher has said."""
+        text = str(data.get("text") or "")
+        final = bool(data.get("is_final", True))
+        segment_id = data.get("segment_id")
+        segment_id = str(segment_id) if segment_id is not None else None
+        speaker = data.get("speaker")
+        speaker = str(speaker) if speaker is not None else None
+        line = self._line_of(segment_id)
+        if line is None:
+            self.lines.append(TranscriptLine(speaker, text, final, segment_id))
+        elif line.final and final:
+            line.text = f"{line.text} {text}".strip()
+        else:
+            line.text, line.final = text, final
+        self.version += 1
+        if final and is_dispatcher_label(speaker):
+            self.dispatcher_version += 1
+            return True
+        return False
+
+    def _line_of(self, segment_id: str | None) -> TranscriptLine | None:
+        """The line of that segment among the last few, where fragments land."""
+        if segment_id is None:
+            return None
+        for index in range(len(self.lines) - 1, max(-1, len(self.lines) - 9), -1):
+            if self.lines[index].segment_id == segment_id:
+                return self.lines[index]
+        return None
+
+    def dispatcher_words(self) -> set[str]:
+        """Words the dispatcher has said, to tell which questions were asked."""
+        words: set[str] = set()
+        for line in self.lines:
+            if is_dispatcher_label(line.speaker):
+                words.update(_WORD.findall(line.text.lower()))
+        return words
+
+
+@dataclass(slots=True)
+class Advice:
+    """The newest suggestion for one call."""
+
+    call_id: str
+    suggestion: dict[str, Any]
+    received: datetime
+    seq: int
+    rang: bool = False
+
+    @property
+    def priority(self) -> int:
+        value = self.suggestion.get("priority")
+        return value if isinstance(value, int) and 1 <= value <= 5 else 3
+
+    def open_questions(self, asked_words: set[str]) -> list[str]:
+        """Questions the dispatcher has not asked yet, judged by shared words."""
+        result = []
+        for question in self.suggestion.get("questions") or []:
+            words = {word for word in _WORD.findall(str(question).lower()) if len(word) > 3}
+            if words and len(words & asked_words) / len(words) >= 0.6:
+                continue
+            result.append(str(question))
+        return result
+
+
+@dataclass(slots=True)
+class ChatLine:
+    """One chat message as the console shows it."""
+
+    when: datetime
+    sender: str
+    text: str
+    own: bool = False
+    broadcast: bool = False
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class Room:
+    """A room the console knows of: joined or only listed by the relay."""
+
+    name: str
+    max_lines: int
+    members: int = 0
+    joined: bool = False
+    unread: int = 0
+    urgent: int | None = None
+    last_activity: datetime | None = None
+    lines: deque[ChatLine] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = deque(maxlen=self.max_lines)
+
+    def mark_read(self) -> None:
+        self.unread = 0
+        self.urgent = None
+
+
+def message_text(message: object) -> str:
+    """A chat message as one line: strings as they are, JSON as compact JSON."""
+    if isinstance(message, str):
+        return message
+    if isinstance(message, dict):
+        for key in ("text", "message", "body"):
+            if isinstance(message.get(key), str):
+                return str(message[key])
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def chat_urgency(message: object) -> int | None:
+    """P1 for a chat line that reads as urgent, or the priority it carries."""
+    if isinstance(message, dict):
+        priority = message.get("priority")
+        if isinstance(priority, int) and 1 <= priority <= 5:
+            return priority
+    return 1 if _URGENT_CHAT.search(message_text(message)) else None
+
+
+def sender_of(data: dict[str, Any]) -> str:
+    name = data.get("name")
+    return str(name) if name else str(data.get("from") or "?")
+
+
+class ConsoleState:
+    """Everything the main screen shows, updated one relay event at a time.
+
+    ``changed`` collects which parts need redrawing ("calls", "advice",
+    "rooms", "chat", "status"), so the screen redraws at its own pace however
+    fast events come.
+    """
+
+    def __init__(self, max_lines: int = 500, max_calls: int = 12, max_rooms: int = 200) -> None:
+        self.max_lines = max_lines
+        self.max_calls = max_calls
+        self.max_rooms = max_rooms
+        self.calls: dict[str, Call] = {}
+        self.advice: dict[str, Advice] = {}
+        self.rooms: dict[str, Room] = {}
+        self.selected: str | None = None
+        self.source = "none"
+        self.agent = "off"
+        self.detail: str | None = None
+        self.changed: set[str] = set()
+        #: Chat lines of the selected room not yet drawn.
+        self.new_chat: list[ChatLine] = []
+        #: Calls that just became priority 1; the app rings the bell for each.
+        self.alarms: list[Advice] = []
+
+    def room(self, name: str) -> Room:
+        room = self.rooms.get(name)
+        if room is None:
+            if len(self.rooms) >= self.max_rooms:
+                self._forget_a_room()
+            room = self.rooms[name] = Room(name, self.max_lines)
+        return room
+
+    def _forget_a_room(self) -> None:
+        idle = [room for room in self.rooms.values() if not room.joined]
+        if idle:
+            oldest = min(
+                idle, key=lambda room: room.last_activity or datetime.min.replace(tzinfo=UTC)
+            )
+            del self.rooms[oldest.name]
+
+    def apply(self, event: dict[str, Any], now: datetime) -> None:
+        """Fold one event from the relay into the state."""
+        kind = event.get("event")
+        data = event.get("data")
+        if not isinstance(data, dict):
+            return
+        if kind == "transcript":
+            self._transcript(data, now)
+        elif kind == "ai_suggestion":
+            self._suggestion(data, now)
+        elif kind == "client_message":
+            self._chat(data, now)
+        elif kind == "status":
+            self.source = str(data.get("source") or "none")
+            self.agent = str(data.get("agent") or "off")
+            detail = data.get("detail")
+            self.detail = str(detail) if detail else None
+            self.changed.add("status")
+        elif kind == "rooms_list":
+            self.set_members(data.get("rooms"))
+
+    def _transcript(self, data: dict[str, Any], now: datetime) -> None:
+        call_id = str(data.get("call_id") or "?")
+        call = self.calls.get(call_id)
+        if call is None:
+            if len(self.calls) >= self.max_calls:
+                oldest = min(self.calls.values(), key=lambda call: call.last_seq)
+                del self.calls[oldest.call_id]
+            call = self.calls[call_id] = Call(
+                call_id, parse_ts(data.get("ts")) or now, self.max_lines
+            )
+        if call.apply(data):
+            self.changed.add("advice")
+        seq = data.get("seq")
+        call.last_seq = seq if isinstance(seq, int) else call.last_seq + 1
+        self.changed.add("calls")
+
+    def _suggestion(self, data: dict[str, Any], now: datetime) -> None:
+        suggestion = data.get("suggestion")
+        if not isinstance(suggestion, dict):
+            return
+        call_id = str(data.get("call_id") or "?")
+        seq = data.get("seq")
+        previous = self.advice.get(call_id)
+        advice = Advice(call_id, suggestion, parse_ts(data.get("ts")) or now, _int(seq))
+        advice.rang = previous is not None and previous.rang
+        if advice.priority == 1 and not advice.rang:
+            advice.rang = True
+            self.alarms.append(advice)
+        self.advice[call_id] = advice
+        if len(self.advice) > self.max_calls * 2:
+            stale = min(self.advice.values(), key=lambda item: item.seq)
+            del self.advice[stale.call_id]
+        room = data.get("room")
+        if isinstance(room, str):
+            self._mark(self.room(room), advice.priority, advice.received)
+        self.changed.update({"advice", "calls"})
+
+    def _chat(self, data: dict[str, Any], now: datetime) -> None:
+        message = data.get("message")
+        line = ChatLine(
+            parse_ts(data.get("ts")) or now,
+            sender_of(data),
+            message_text(message),
+            broadcast=bool(data.get("broadcast")),
+            seq=_int(data.get("seq")),
+        )
+        room_name = data.get("room")
+        if isinstance(room_name, str):
+            self.add_chat(room_name, line, chat_urgency(message))
+        else:
+            self.add_broadcast(line)
+
+    def add_broadcast(self, line: ChatLine) -> None:
+        """A message to everyone shows in every joined room, unread in none."""
+        for room in self.rooms.values():
+            if room.joined:
+                room.lines.append(line)
+        if self.selected is not None:
+            self.new_chat.append(line)
+            self.changed.add("chat")
+
+    def add_chat(self, room_name: str, line: ChatLine, urgency: int | None = None) -> None:
+        room = self.room(room_name)
+        room.lines.append(line)
+        room.last_activity = line.when
+        if room_name == self.selected:
+            self.new_chat.append(line)
+            self.changed.add("chat")
+        elif not line.own:
+            self._mark(room, urgency, line.when)
+        self.changed.add("rooms")
+
+    def _mark(self, room: Room, urgency: int | None, when: datetime) -> None:
+        room.last_activity = when
+        if room.name == self.selected:
+            return
+        room.unread += 1
+        if urgency is not None and urgency <= 2:
+            room.urgent = urgency if room.urgent is None else min(room.urgent, urgency)
+        self.changed.add("rooms")
+
+    def set_members(self, rooms: object) -> None:
+        """Member counts from ``rooms_list``; rooms gone empty drop to 0."""
+        if not isinstance(rooms, dict):
+            return
+        for room in self.rooms.values():
+            room.members = 0
+        for name, members in rooms.items():
+            self.room(str(name)).members = _int(members)
+        self.changed.add("rooms")
+
+    def select(self, name: str) -> Room:
+        room = self.room(name)
+        self.selected = name
+        room.mark_read()
+        self.new_chat = []
+        self.changed.update({"rooms", "chat", "room_switched"})
+        return room
+
+    def most_urgent_room(self) -> str | None:
+        """The unread room with the most urgent traffic, else the one with most unread."""
+        candidates = [room for room in self.rooms.values() if room.unread]
+        if not candidates:
+            return None
+        return min(
+            candidates,
+            key=lambda room: (room.urgent or 9, -room.unread, room.name),
+        ).name
+
+    def cards(self) -> list[Advice]:
+        """Advice, most urgent first, then newest first."""
+        return sorted(self.advice.values(), key=lambda advice: (advice.priority, -advice.seq))
+
+    def calls_by_urgency(self) -> list[Call]:
+        """Calls with the most urgent advice first, then the most recently active."""
+
+        def rank(call: Call) -> tuple[int, int]:
+            advice = self.advice.get(call.call_id)
+            return (advice.priority if advice else 9, -call.last_seq)
+
+        return sorted(self.calls.values(), key=rank)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -1,0 +1,38 @@
+"""Field units that talk in the demo, so its chat panes are not empty."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+
+from dispatch_tui.client import ClientError, DispatchClient
+
+#: (unit, room, message): a plausible shift of radio chatter, played in a loop.
+CHATTER: tuple[tuple[str, str, str], ...] = (
+    ("Unit 23", "field_ops", "Unit 23 available, back in service at station 4"),
+    ("Medic 7", "dispatch_center", "Medic 7 en route, ETA six minutes"),
+    ("Unit 23", "field_ops", "copy, heading north on Elm"),
+    ("Sup. Lee", "dispatch_center", "all units: road closure on Route 9 until 18:00"),
+    ("Engine 12", "field_ops", "Engine 12 on scene, smoke showing from the second floor"),
+    ("Medic 7", "dispatch_center", "patient contact, CPR in progress"),
+    ("Unit 23", "field_ops", "urgent: need backup at the Maple Street crossing"),
+    ("Engine 12", "field_ops", "fire knocked down, overhauling"),
+)
+
+
+async def play_chatter(url: str, interval: float = 7.0) -> None:
+    """Connect one client per unit and replay :data:`CHATTER` until cancelled."""
+    units: dict[str, DispatchClient] = {}
+    try:
+        for name in dict.fromkeys(unit for unit, _, _ in CHATTER):
+            client = DispatchClient(url, name=name, reconnect=True)
+            await client.connect()
+            units[name] = client
+        for unit, room, message in itertools.cycle(CHATTER):
+            await asyncio.sleep(interval)
+            with contextlib.suppress(ClientError):
+                await units[unit].send_to_room(room, message)
+    finally:
+        for client in units.values():
+            await client.close()

@@ -1,0 +1,1 @@
+"""Screens of the dispatcher console, each with its stylesheet beside it."""

@@ -1,0 +1,111 @@
+"""The dispatcher's main screen: rooms, live calls, chat and advice at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from dispatch_tui.client import LinkState
+from dispatch_tui.console_state import ConsoleState
+from dispatch_tui.untrusted import literal
+from dispatch_tui.widgets.advice import AdviceView
+from dispatch_tui.widgets.calls import CallsView
+from dispatch_tui.widgets.chat import ChatLog
+from dispatch_tui.widgets.rooms import RoomList
+from dispatch_tui.widgets.status import StatusBar
+
+GAP_TEXT = (
+    "Reconnected, but the messages sent while the console was away could not all be "
+    "fetched: some may be missing here. `dispatch history` shows the stored ones."
+)
+
+
+def prompt_text(room: str | None) -> Text:
+    """The room that Enter sends to, always shown beside the input."""
+    if room is None:
+        return Text("[no room] > ", style="bold red")
+    return literal(f"[{room}] > ", "bold green")
+
+
+class MainScreen(Screen[None]):
+    """Draws the console state; the app owns the state and the connection."""
+
+    CSS_PATH = "main.tcss"
+
+    def __init__(self, url: str, name: str | None, max_lines: int) -> None:
+        super().__init__()
+        self.url = url
+        self.own_name = name
+        self.max_lines = max_lines
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(GAP_TEXT, id="gap", markup=False)
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Label("ROOMS", classes="heading")
+                yield RoomList(id="rooms")
+                yield Label("CLIENTS", classes="heading")
+                yield Static(id="clients")
+            with Vertical(id="middle"):
+                yield Label("CALLS", classes="heading")
+                yield CallsView(id="calls")
+                yield Label(id="chat-title", classes="heading")
+                yield ChatLog(self.max_lines, id="chat")
+                with Horizontal(id="prompt-row"):
+                    yield Static(prompt_text(None), id="prompt")
+                    yield Input(placeholder="message to the room, Enter sends", id="message")
+            with Vertical(id="right"):
+                yield Label("ADVICE", classes="heading")
+                yield AdviceView(id="advice")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.status_bar = self.query_one(StatusBar)
+        self.gap_banner = self.query_one("#gap", Static)
+        self.room_list = self.query_one(RoomList)
+        self.calls = self.query_one(CallsView)
+        self.advice = self.query_one(AdviceView)
+        self.chat = self.query_one(ChatLog)
+        self.chat_title = self.query_one("#chat-title", Label)
+        self.prompt = self.query_one("#prompt", Static)
+        self.clients = self.query_one("#clients", Static)
+        self.query_one("#message", Input).focus()
+
+    def redraw(self, state: ConsoleState, link: LinkState, now: datetime) -> None:
+        """Redraw the parts of the screen that changed since the last redraw."""
+        changed, state.changed = state.changed, set()
+        if "status" in changed:
+            self.status_bar.show(
+                self.url, self.own_name, link, state.source, state.agent, state.detail
+            )
+            self.gap_banner.display = link is LinkState.GAP
+        if "rooms" in changed:
+            self.room_list.show(list(state.rooms.values()), state.selected)
+        if "calls" in changed:
+            self.calls.show(state.calls_by_urgency(), state.advice, now)
+        if "advice" in changed:
+            self.advice.show(state.cards(), state.calls)
+        if "room_switched" in changed:
+            room = state.rooms.get(state.selected) if state.selected else None
+            self.chat.show_lines(list(room.lines) if room else [], replace=True)
+            self.prompt.update(prompt_text(state.selected))
+            title = "CHAT \u00b7 " + (state.selected or "join a room with Ctrl+J")
+            self.chat_title.update(literal(title))
+        elif "chat" in changed:
+            self.chat.show_lines(state.new_chat, replace=False)
+        state.new_chat = []
+
+    def show_clients(self, clients: list[dict[str, object]]) -> None:
+        text = Text()
+        for client in clients:
+            if text:
+                text.append("\n")
+            text.append_text(literal(str(client.get("name") or client.get("address")), "bold"))
+            text.append_text(literal(f"  {client.get('role') or ''}", "dim"))
+        self.clients.update(text or Text("nobody else", style="dim"))

@@ -1,0 +1,87 @@
+"""Advice cards: the agent's suggestions, most urgent first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.panel import Panel
+from rich.table import Table
+from textual.widgets import Static
+
+from dispatch_tui.console_state import Advice, Call
+from dispatch_tui.untrusted import literal
+from dispatch_tui.widgets.keyed import KeyedStack
+
+PRIORITY_COLOURS = {1: "bold red", 2: "yellow", 3: "cyan", 4: "green", 5: "bright_black"}
+
+
+def priority_colour(priority: int) -> str:
+    return PRIORITY_COLOURS.get(priority, "cyan")
+
+
+def elapsed(since: datetime, now: datetime) -> str:
+    """``mm:ss`` (or ``h:mm:ss``) since a moment; never negative."""
+    seconds = max(0, int((now - since).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes:02}:{seconds:02}"
+
+
+def advice_card(advice: Advice, call: Call | None) -> Panel:
+    """One suggestion as a card; every field from the agent is shown literally.
+
+    The title says when in the call the advice came; questions the dispatcher
+    has already asked are left out.
+    """
+    suggestion = advice.suggestion
+    colour = priority_colour(advice.priority)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row("where", literal(suggestion.get("location") or "unknown location"))
+    if suggestion.get("summary"):
+        grid.add_row("what", literal(suggestion["summary"]))
+    asked = call.dispatcher_words() if call is not None else set()
+    rows: Iterable[tuple[str, object]] = (
+        *(("ask", item) for item in advice.open_questions(asked)),
+        *(("do", item) for item in suggestion.get("instructions") or []),
+        *(("send", item) for item in suggestion.get("units") or []),
+        *(("why", f"\u201c{item}\u201d") for item in suggestion.get("evidence") or []),
+    )
+    previous = ""
+    for label, item in rows:
+        grid.add_row(label if label != previous else "", literal(item))
+        previous = label
+    kind = str(suggestion.get("incident_type") or "unknown").replace("_", " ").upper()
+    title = literal(f" P{advice.priority} {kind} ", f"{colour} reverse")
+    title.append_text(literal(f" \u00b7 {advice.call_id}"))
+    if call is not None:
+        title.append_text(literal(f" \u00b7 {elapsed(call.started, advice.received)}"))
+    return Panel(grid, title=title, title_align="left", border_style=colour)
+
+
+class AdviceCard(Static):
+    """The newest advice of one call."""
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(classes="advice")
+        self.call_id = call_id
+        self._drawn: tuple[object, ...] = ()
+
+    def show(self, advice: Advice, call: Call | None) -> None:
+        key = (id(advice), call.dispatcher_version if call is not None else -1)
+        if key != self._drawn:
+            self._drawn = key
+            self.update(advice_card(advice, call))
+
+
+class AdviceView(KeyedStack[AdviceCard]):
+    """All advice cards, most urgent and then newest first."""
+
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(AdviceCard, **kwargs)
+
+    def show(self, cards: list[Advice], calls: dict[str, Call]) -> None:
+        for card, advice in zip(self.sync([a.call_id for a in cards]), cards, strict=True):
+            card.show(advice, calls.get(advice.call_id))

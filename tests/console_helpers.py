@@ -1,0 +1,73 @@
+"""Driving the console in tests: a real relay, the real app, the Textual pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Input, RichLog, Static
+
+from dispatch_tui.app import ConsoleSettings, DispatchApp
+from dispatch_tui.client import Backoff, DispatchClient, LinkState
+
+SIZE = (160, 48)
+LIVE = (LinkState.CONNECTED, LinkState.RECOVERED)
+
+
+async def until(
+    pilot: Pilot[Any], condition: Callable[[], object], what: str, timeout: float = 30.0
+) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def rendered(widget: Static) -> str:
+    """What a static widget shows, as plain text."""
+    console = Console(width=120, file=io.StringIO(), color_system=None, record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def chat_text(log: RichLog) -> str:
+    return "\n".join(strip.text for strip in log.lines)
+
+
+def console_app(
+    url: str, rooms: tuple[str, ...] = ("dispatch_center",), **settings: Any
+) -> DispatchApp:
+    client = DispatchClient(
+        url, name="Dispatcher 3", reconnect=True, backoff=Backoff(initial=0.2, maximum=1.0)
+    )
+    options: dict[str, Any] = {"redraw_interval": 0.05, "poll_interval": 0.5, **settings}
+    return DispatchApp(client, ConsoleSettings(rooms=rooms, **options))
+
+
+@asynccontextmanager
+async def running(app: DispatchApp) -> AsyncIterator[Pilot[Any]]:
+    """The app connected, its first room open and drawn."""
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.settings.rooms[0]
+        await until(
+            pilot,
+            lambda: app.link in LIVE and app.state.selected == first,
+            "the console to connect and open its first room",
+        )
+        yield pilot
+
+
+async def type_and_enter(pilot: Pilot[Any], text: str, selector: str = "#message") -> None:
+    """Fill an input and press Enter (pressing each key is slow under the pilot)."""
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")

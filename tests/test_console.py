@@ -1,0 +1,256 @@
+"""The console against a real relay on port 0, driven by Textual's pilot."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.command import CommandList, CommandPalette
+from textual.widgets import Input
+from websockets.asyncio.client import ClientConnection
+
+from dispatch_tui.client import LinkState
+from dispatch_tui.screens.confirm import ConfirmScreen
+from dispatch_tui.screens.prompt import PromptScreen
+from dispatch_tui.server.agents.rules import RulesAgent
+from dispatch_tui.server.pipeline import PipelineSettings
+from dispatch_tui.server.relay import Relay, RelaySettings
+from dispatch_tui.widgets.advice import AdviceCard
+from dispatch_tui.widgets.calls import CallCard
+from dispatch_tui.widgets.chat import ChatLog
+from dispatch_tui.widgets.rooms import RoomList
+from tests.conftest import client, recv_event, request
+from tests.console_helpers import (
+    chat_text,
+    console_app,
+    rendered,
+    running,
+    type_and_enter,
+    until,
+)
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
+    """A relay with the rules agent, so published transcripts bring advice."""
+    server = Relay(
+        RelaySettings(port=0, db=str(tmp_path / "journal.sqlite3")),
+        agent=RulesAgent(),
+        pipeline=PipelineSettings(idle_gap=0.2),
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def publish(
+    ws: ClientConnection, call_id: str, speaker: str, text: str, **extra: Any
+) -> None:
+    data = {"call_id": call_id, "speaker": speaker, "text": text, "is_final": True, **extra}
+    await request(ws, "publish_transcript", data)
+    await recv_event(ws, "sent")
+
+
+async def say(ws: ClientConnection, name: str, room: str, message: Any) -> None:
+    await request(ws, "identify", {"name": name})
+    await recv_event(ws, "identified")
+    await request(ws, "send_to_room", {"room_name": room, "message": message})
+    await recv_event(ws, "sent")
+
+
+async def test_interim_text_is_dim_and_replaced_in_place_by_the_final(relay: Relay) -> None:
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as source:
+        await publish(source, "call-7", "caller", "he fell off the", is_final=False, segment_id="a")
+        await until(pilot, lambda: app.screen.query(CallCard), "a card for the call")
+        card = app.screen.query_one(CallCard)
+        await until(pilot, lambda: "he fell off the\u2026" in rendered(card), "the interim text")
+
+        await publish(source, "call-7", "caller", "he fell off the ladder", segment_id="a")
+        await until(pilot, lambda: "ladder" in rendered(card), "the final text")
+        shown = rendered(card)
+        assert "he fell off the\u2026" not in shown
+        assert shown.count("he fell off the") == 1
+        assert "call-7" in shown
+        assert [line.final for line in app.state.calls["call-7"].lines] == [True]
+
+
+async def test_advice_card_shows_its_fields_and_a_p1_rings_once(relay: Relay) -> None:
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as source:
+        await publish(source, "call-1", "caller", "my father collapsed and he is not breathing")
+        await publish(source, "call-1", "caller", "we are at 27 oak avenue please hurry")
+        await until(pilot, lambda: app.screen.query(AdviceCard), "an advice card")
+        card = app.screen.query_one(AdviceCard)
+        await until(pilot, lambda: "27 oak avenue" in rendered(card), "the location on the card")
+        shown = rendered(card)
+        for expected in ("P1 CARDIAC ARREST", "call-1", "ask", "do", "compressions", "why"):
+            assert expected in shown, expected
+        assert "\u201cmy father collapsed and he is not breathing\u201d" in shown
+        assert app.bells == 1
+
+        await publish(source, "call-1", "dispatcher", "is there an AED defibrillator nearby?")
+        await publish(source, "call-1", "caller", "no and his lips are turning blue")
+        await until(
+            pilot, lambda: "AED (defibrillator)" not in rendered(card), "asked question dropped"
+        )
+        assert app.bells == 1, "a call already at P1 rings only once"
+
+        await publish(
+            source, "call-2", "caller", "fire in the kitchen and my son is trapped upstairs"
+        )
+        await until(pilot, lambda: app.bells == 2, "a second P1 call to ring")
+        cards = list(app.screen.query(AdviceCard))
+        assert len(cards) == 2
+
+
+async def test_switching_rooms_shows_that_rooms_chat_and_clears_unread(relay: Relay) -> None:
+    app = console_app(relay.url, rooms=("dispatch_center", "field_ops"))
+    async with running(app) as pilot, client(relay.url) as unit:
+        await until(pilot, lambda: app.state.rooms["field_ops"].joined, "field_ops joined")
+        await say(unit, "Unit 23", "field_ops", "urgent: need backup at the bridge")
+        room_list = app.screen.query_one(RoomList)
+        await until(pilot, lambda: app.state.rooms["field_ops"].unread == 1, "an unread message")
+        await until(
+            pilot,
+            lambda: "1 new" in str(room_list.get_option("field_ops").prompt),
+            "the unread count in the room list",
+        )
+        assert app.state.rooms["field_ops"].urgent == 1
+
+        await pilot.press("ctrl+u")
+        await until(pilot, lambda: app.state.selected == "field_ops", "the most urgent room")
+        chat = app.screen.query_one(ChatLog)
+        await until(pilot, lambda: "need backup at the bridge" in chat_text(chat), "its chat")
+        assert "Unit 23" in chat_text(chat)
+        assert app.state.rooms["field_ops"].unread == 0
+        assert "[field_ops] >" in rendered(app.screen.query_one("#prompt"))
+
+        await pilot.press("ctrl+up")
+        await until(pilot, lambda: app.state.selected == "dispatch_center", "the previous room")
+        await until(pilot, lambda: "need backup" not in chat_text(chat), "the other room's chat")
+
+
+async def test_enter_sends_chat_to_the_selected_room(relay: Relay) -> None:
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as unit:
+        await request(unit, "join_room", {"room_name": "dispatch_center"})
+        await recv_event(unit, "room_joined")
+        await type_and_enter(pilot, "copy, CPR instructions given")
+        message = await recv_event(unit, "client_message")
+        assert message["data"]["message"] == "copy, CPR instructions given"
+        assert message["data"]["room"] == "dispatch_center"
+        assert message["data"]["name"] == "Dispatcher 3"
+        chat = app.screen.query_one(ChatLog)
+        await until(
+            pilot, lambda: "you  copy, CPR instructions given" in chat_text(chat), "own line"
+        )
+        assert app.screen.query_one("#message", Input).value == ""
+
+
+async def test_broadcast_asks_first_and_sends_only_after_yes(relay: Relay) -> None:
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as unit:
+        await request(unit, "join_room", {"room_name": "dispatch_center"})
+        await recv_event(unit, "room_joined")
+        app.screen.query_one("#message", Input).value = "all units: stand by"
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the modal to close")
+
+        await type_and_enter(pilot, "room marker")
+        first = await recv_event(unit, "client_message")
+        assert first["data"]["message"] == "room marker", "nothing was broadcast after no"
+
+        app.screen.query_one("#message", Input).value = "all units: stand by"
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        message = await recv_event(unit, "client_message")
+        assert message["data"]["message"] == "all units: stand by"
+        assert message["data"]["broadcast"] is True
+
+
+async def run_palette_command(pilot: Any, query: str) -> None:
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette), "the palette")
+    pilot.app.screen.query_one(Input).value = query
+    hits = pilot.app.screen.query_one(CommandList)
+    await until(pilot, lambda: hits.option_count and hits.highlighted is not None, "hits")
+    await pilot.press("enter")
+
+
+async def test_palette_joins_and_leaves_rooms(relay: Relay) -> None:
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as observer:
+        await run_palette_command(pilot, "Join room")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the room prompt")
+        await type_and_enter(pilot, "supervisors", "#answer")
+        await until(pilot, lambda: app.state.selected == "supervisors", "the new room open")
+        await request(observer, "list_rooms")
+        assert (await recv_event(observer, "rooms_list"))["data"]["rooms"].get("supervisors") == 1
+
+        await run_palette_command(pilot, "Leave supervisors")
+        await until(pilot, lambda: not app.state.rooms["supervisors"].joined, "the room left")
+        await until(pilot, lambda: app.state.selected == "dispatch_center", "back in a joined room")
+        await request(observer, "list_rooms")
+        assert "supervisors" not in (await recv_event(observer, "rooms_list"))["data"]["rooms"]
+
+
+async def test_after_the_relay_restarts_missed_messages_are_shown(tmp_path: Path) -> None:
+    settings = RelaySettings(port=0, db=str(tmp_path / "journal.sqlite3"))
+    first = Relay(settings)
+    await first.start()
+    port = first.port
+    app = console_app(first.url)
+    async with running(app) as pilot:
+        await first.stop()
+        await until(pilot, lambda: app.link is LinkState.RECONNECTING, "the console to notice")
+        second = Relay(dataclasses.replace(settings, port=port))
+        await second.start()
+        try:
+            async with client(second.url) as unit:
+                for number in range(3):
+                    await say(unit, "Unit 23", "dispatch_center", f"while you were away {number}")
+            chat = app.screen.query_one(ChatLog)
+            await until(pilot, lambda: "while you were away 2" in chat_text(chat), "missed lines")
+            assert all(f"while you were away {n}" in chat_text(chat) for n in range(3))
+            await until(pilot, lambda: app.link in (LinkState.RECOVERED, LinkState.CONNECTED), "up")
+            assert not app.screen.query_one("#gap").display
+        finally:
+            await second.stop()
+
+
+async def test_chat_with_markup_and_escapes_is_shown_literally(relay: Relay) -> None:
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as unit:
+        await say(unit, "[blink]Evil[/]", "dispatch_center", "[bold red]X[/] \x1b[2J done")
+        chat = app.screen.query_one(ChatLog)
+        await until(pilot, lambda: "done" in chat_text(chat), "the hostile line")
+        shown = chat_text(chat)
+        assert "[bold red]X[/]" in shown
+        assert "[blink]Evil[/]" in shown
+        assert "\x1b" not in shown
+        styles = [segment.style for strip in chat.lines for segment in strip if "X" in segment.text]
+        assert not any(
+            style is not None and style.color is not None and style.color.name == "red"
+            for style in styles
+        )
+        assert "\x1b" not in app.export_screenshot()
+
+
+def test_settings_reject_nonsense() -> None:
+    from pydantic import ValidationError
+
+    from dispatch_tui.app import ConsoleSettings
+
+    with pytest.raises(ValidationError):
+        ConsoleSettings(max_lines=0)
+    assert json.loads(ConsoleSettings().model_dump_json())["rooms"] == ["dispatch_center"]
