@@ -117,7 +117,7 @@ class DispatchApp(App[None]):
         self.clock = clock
         self.connect_on_mount = connect
         self.state = ConsoleState(max_lines=self.settings.max_lines)
-        self.link = LinkState.CONNECTING
+        self.link = client.state
         self.bells = 0
         #: Why the console ended on its own: (exit code, message) for the CLI.
         self.failure: tuple[int, str] | None = None
@@ -184,17 +184,16 @@ class DispatchApp(App[None]):
     async def _run_link(self) -> None:
         """Connect (retrying until the relay answers), join, then follow events."""
         attempt = 0
-        while True:
+        while self.client.state is LinkState.CONNECTING:
             try:
                 await self.client.connect()
-                break
             except ConnectionFailed as exc:
                 if not self.settings.wait_for_relay:
                     self.failure = (EXIT_CONNECTION, str(exc))
                     self.exit(return_code=EXIT_CONNECTION)
                     return
-                self._link_changed(LinkState.RECONNECTING)
                 self.state.detail = str(exc)
+                self.state.changed.add("status")
                 await asyncio.sleep(self.client.backoff.delay(attempt))
                 attempt += 1
             except ClientError as exc:

@@ -602,14 +602,25 @@ def tui(
 
 
 def _run_console(client: DispatchClient, settings: ConsoleSettings) -> None:
-    """Run the console to its end; a failure to connect exits like any client command."""
-    from dispatch_tui.app import DispatchApp
+    """Connect, then run the console; a relay that cannot be reached exits 3 at once.
 
-    console = DispatchApp(client, settings)
-    console.run()
-    if console.failure is not None:
-        code, message = console.failure
-        fail(Exit(code), message)
+    Connecting before the screen opens keeps a wrong URL or token a one-line
+    error rather than a flash of a full-screen app. ``--wait`` instead opens the
+    console at once and lets it retry until the relay is up.
+    """
+
+    async def work() -> None:
+        from dispatch_tui.app import DispatchApp
+
+        if not settings.wait_for_relay:
+            await client.connect()
+        console = DispatchApp(client, settings)
+        await console.run_async()
+        if console.failure is not None:
+            code, message = console.failure
+            fail(Exit(code), message)
+
+    _run(work())
 
 
 @app.command()
@@ -657,6 +668,7 @@ async def _demo_console(url: str) -> None:
     from dispatch_tui.demo_units import play_chatter
 
     client = _client(url, None, "Dispatcher (demo)", reconnect=True)
+    await client.connect()
     chatter = asyncio.create_task(play_chatter(url))
     try:
         console = DispatchApp(client, ConsoleSettings(rooms=("dispatch_center", "field_ops")))

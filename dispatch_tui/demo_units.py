@@ -29,6 +29,8 @@ async def play_chatter(url: str, interval: float = 7.0) -> None:
             client = DispatchClient(url, name=name, reconnect=True)
             await client.connect()
             units[name] = client
+            for room in dict.fromkeys(room for unit, room, _ in CHATTER if unit == name):
+                await client.join(room)
         for unit, room, message in itertools.cycle(CHATTER):
             await asyncio.sleep(interval)
             with contextlib.suppress(ClientError):
