@@ -105,11 +105,23 @@ def test_locations_as_said_including_corrections() -> None:
         "i-95 northbound at mile marker 60, a truck": "i-95 northbound at mile marker 60",
         "it's 5 elm street, sorry no, 15 elm street": "15 elm street",
         "the parking lot behind the central library": "parking lot behind the central library",
+        "highway 9 near mile marker 112, a car flipped": "highway 9 near mile marker 112",
+        "my neighbour is trapped upstairs at 9 birch road": "9 birch road",
+        "he got stabbed in the kroger parking lot on delmar boulevard": (
+            "the kroger parking lot on delmar boulevard"
+        ),
     }
     for said, expected in cases.items():
         found = extract_location(caller(said))
         assert location_matches(expected, found), (said, found)
     assert extract_location(caller("please hurry he's not breathing")) is None
+
+
+def test_a_location_does_not_swallow_what_happened_before_it() -> None:
+    said = "my neighbour is trapped upstairs at 9 birch road"
+    assert extract_location(caller(said)) == "9 birch road"
+    said = "highway 9 near mile marker 112, a car flipped"
+    assert extract_location(caller(said)) == "highway 9 near mile marker 112"
 
 
 async def test_labelled_set_of_our_own() -> None:

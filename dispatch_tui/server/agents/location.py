@@ -36,7 +36,7 @@ _ADDRESS = re.compile(
 )
 _HIGHWAY = re.compile(
     rf"\b(?:interstate|highway|hwy|route|rte|county road|state road|state route|i|us|sr)[ -]?\d+"
-    rf"(?:\s+{_DIRECTION}(?:bound)?)?(?:\s+(?:at|near|by|past|before|after|around)\s+"
+    rf"(?:\s+{_DIRECTION}(?:bound)?\b)?(?:\s+(?:at|near|by|past|before|after|around)\s+"
     rf"(?:mile marker|mile|marker|exit|mm)\s*\d+)?"
 )
 _INTERSECTION = re.compile(
@@ -180,12 +180,25 @@ def _is_intersection(text: str) -> bool:
     return any(street_like)
 
 
+#: Words that start what happens to someone ("trapped upstairs at ..."), not a place name.
+_NOT_A_PLACE = frozenset({"upstairs", "downstairs", "here", "now", "still", "out", "home", "inside"})
+
+
+def _describes_people(word: str) -> bool:
+    """A pronoun, a state ("trapped", "bleeding") or an adverb cannot begin a place name."""
+    if word in _STOP_WORDS - {"the"} or word in _NOT_A_PLACE:
+        return True
+    return len(word) > 4 and word.endswith(("ed", "ing"))
+
+
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:
     """Take in the place name before an anchor and a landmark after it."""
     before = text[:start]
     for pattern in (_LEFT_PLACE, _LEFT_GENERIC):
         left = pattern.search(before)
-        if left is not None and not set(left.group(0).split()[:1]) & (_STOP_WORDS - {"the"}):
+        while left is not None and _describes_people(left.group(0).split()[0]):
+            left = pattern.search(before, left.start() + len(left.group(0).split()[0]) + 1)
+        if left is not None:
             start = left.start()
             break
     tail = _RIGHT_TAIL.match(text[end:])
