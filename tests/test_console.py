@@ -137,6 +137,16 @@ async def test_switching_rooms_shows_that_rooms_chat_and_clears_unread(relay: Re
         await until(pilot, lambda: "need backup" not in chat_text(chat), "the other room's chat")
 
 
+async def test_a_room_opens_with_its_history(relay: Relay) -> None:
+    async with client(relay.url) as unit:
+        await say(unit, "Unit 23", "dispatch_center", "said before the console started")
+    app = console_app(relay.url)
+    async with running(app) as pilot:
+        chat = app.screen.query_one(ChatLog)
+        await until(pilot, lambda: "said before the console started" in chat_text(chat), "history")
+        assert "Unit 23" in chat_text(chat)
+
+
 async def test_enter_sends_chat_to_the_selected_room(relay: Relay) -> None:
     app = console_app(relay.url)
     async with running(app) as pilot, client(relay.url) as unit:
@@ -213,6 +223,9 @@ async def test_after_the_relay_restarts_missed_messages_are_shown(tmp_path: Path
     async with running(app) as pilot:
         await first.stop()
         await until(pilot, lambda: app.link is LinkState.RECONNECTING, "the console to notice")
+        field = app.screen.query_one("#message", Input)
+        await type_and_enter(pilot, "sent while down")
+        await until(pilot, lambda: field.value == "sent while down", "the unsent line kept")
         second = Relay(dataclasses.replace(settings, port=port))
         await second.start()
         try:
