@@ -129,7 +129,7 @@ class Advice:
         result = []
         for question in self.suggestion.get("questions") or []:
             words = {word for word in _WORD.findall(str(question).lower()) if len(word) > 3}
-            if words and len(words & asked_words) / len(words) >= 0.6:
+            if words and len(words & asked_words) / len(words) >= 0.5:
                 continue
             result.append(str(question))
         return result

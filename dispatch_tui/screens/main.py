@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from dispatch_tui.client import LinkState
 from dispatch_tui.console_state import ConsoleState
+from dispatch_tui.server.auth import OPEN_ROLE
 from dispatch_tui.untrusted import literal
 from dispatch_tui.widgets.advice import AdviceView
 from dispatch_tui.widgets.calls import CallsView
@@ -107,5 +108,7 @@ class MainScreen(Screen[None]):
             if text:
                 text.append("\n")
             text.append_text(literal(str(client.get("name") or client.get("address")), "bold"))
-            text.append_text(literal(f"  {client.get('role') or ''}", "dim"))
+            role = client.get("role")
+            if role and role != OPEN_ROLE.name:
+                text.append_text(literal(f"  {role}", "dim"))
         self.clients.update(text or Text("nobody else", style="dim"))

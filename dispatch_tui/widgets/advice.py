@@ -31,8 +31,8 @@ def elapsed(since: datetime, now: datetime) -> str:
 def advice_card(advice: Advice, call: Call | None) -> Panel:
     """One suggestion as a card; every field from the agent is shown literally.
 
-    The title says when in the call the advice came; questions the dispatcher
-    has already asked are left out.
+    The subtitle says when in the call the advice came; questions the
+    dispatcher has already asked are left out.
     """
     suggestion = advice.suggestion
     colour = priority_colour(advice.priority)
@@ -56,9 +56,17 @@ def advice_card(advice: Advice, call: Call | None) -> Panel:
     kind = str(suggestion.get("incident_type") or "unknown").replace("_", " ").upper()
     title = literal(f" P{advice.priority} {kind} ", f"{colour} reverse")
     title.append_text(literal(f" \u00b7 {advice.call_id}"))
+    when = None
     if call is not None:
-        title.append_text(literal(f" \u00b7 {elapsed(call.started, advice.received)}"))
-    return Panel(grid, title=title, title_align="left", border_style=colour)
+        when = literal(f"at {elapsed(call.started, advice.received)} into the call", "dim")
+    return Panel(
+        grid,
+        title=title,
+        title_align="left",
+        subtitle=when,
+        subtitle_align="right",
+        border_style=colour,
+    )
 
 
 class AdviceCard(Static):

@@ -181,7 +181,9 @@ def _is_intersection(text: str) -> bool:
 
 
 #: Words that start what happens to someone ("trapped upstairs at ..."), not a place name.
-_NOT_A_PLACE = frozenset({"upstairs", "downstairs", "here", "now", "still", "out", "home", "inside"})
+_NOT_A_PLACE = frozenset(
+    {"upstairs", "downstairs", "here", "now", "still", "out", "home", "inside"}
+)
 
 
 def _describes_people(word: str) -> bool:
