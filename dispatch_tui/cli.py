@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    import ssl
+
     from rich.console import Console
 
     from dispatch_tui.app import ConsoleSettings
@@ -67,6 +69,15 @@ TokenOption = Annotated[
 NameOption = Annotated[
     str | None,
     typer.Option("--name", envvar="DISPATCH_NAME", help="Display name.", show_default=False),
+]
+CaFileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ca-file",
+        envvar="DISPATCH_CA_FILE",
+        help="CA certificate (PEM) to trust for wss://.",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 DEFAULT_URL = "ws://localhost:8765"
@@ -125,21 +136,61 @@ def serve(
     idle_gap: Annotated[
         float, typer.Option(help="Seconds of silence after which the agent runs.", min=0)
     ] = 1.2,
+    auth: Annotated[
+        str | None, typer.Option("--auth", help="Users and roles (TOML).", metavar="FILE")
+    ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option("--origin", help="Browser Origin allowed (repeatable); default any."),
+    ] = None,
+    certfile: Annotated[
+        str | None, typer.Option(help="TLS certificate (PEM): serve wss://.", metavar="FILE")
+    ] = None,
+    keyfile: Annotated[
+        str | None, typer.Option(help="TLS private key, if not in --certfile.", metavar="FILE")
+    ] = None,
+    rate_limit: Annotated[
+        float, typer.Option(help="Messages per second per connection; 0: no limit.", min=0)
+    ] = 200.0,
+    rate_burst: Annotated[
+        int, typer.Option(help="Messages a connection may send at once.", min=1)
+    ] = 400,
+    max_connections_per_address: Annotated[
+        int, typer.Option(help="Open connections per IP address; 0: no cap.", min=0)
+    ] = 1000,
+    auth_timeout: Annotated[
+        float, typer.Option(help="Seconds a browser has to send auth.", min=0.1)
+    ] = 5.0,
+    ping_interval: Annotated[
+        float, typer.Option(help="Seconds between keepalive pings; 0: none.", min=0)
+    ] = 20.0,
+    ping_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a pong before dropping a peer.", min=0)
+    ] = 20.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the relay."""
     import asyncio
 
+    from dispatch_tui.server.auth import Authenticator, AuthFileError
+    from dispatch_tui.server.hub import RateLimit
     from dispatch_tui.server.journal import JournalError, Retention
     from dispatch_tui.server.relay import RelaySettings, default_db_path, run_until_signalled
 
     _setup_logging(verbose)
-    if not insecure and not _is_loopback(host):
+    if auth is None and not insecure and not _is_loopback(host):
         fail(
             Exit.USAGE,
-            f"refusing to bind {host}: the relay is open to anyone without --auth; "
-            "use a loopback address, --auth FILE, or --insecure",
+            f"refusing to bind {host}: without --auth anyone who can reach it could read "
+            "and send everything; use a loopback address, --auth FILE, or --insecure",
         )
+    if auth is not None:
+        try:
+            Authenticator.from_file(auth)
+        except AuthFileError as exc:
+            fail(Exit.USAGE, str(exc))
+    if keyfile is not None and certfile is None:
+        fail(Exit.USAGE, "--keyfile needs --certfile")
     settings = RelaySettings(
         host=host,
         port=port,
@@ -147,6 +198,14 @@ def serve(
         max_message_bytes=max_message_bytes,
         max_client_buffer=max_client_buffer,
         compression=compression,
+        ssl_context=None if certfile is None else _server_tls(certfile, keyfile),
+        auth_file=auth,
+        auth_timeout=auth_timeout,
+        origins=None if not origin else tuple(origin),
+        rate_limit=RateLimit(rate_limit, rate_burst) if rate_limit else None,
+        max_connections_per_address=max_connections_per_address,
+        ping_interval=ping_interval or None,
+        ping_timeout=ping_timeout or None,
         retention=Retention(
             max_messages=retention_messages,
             max_age_seconds=None if retention_days is None else retention_days * 86400,
@@ -160,6 +219,17 @@ def serve(
         fail(Exit.REFUSED, str(exc))
     except OSError as exc:
         fail(Exit.CONNECTION, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _server_tls(certfile: str, keyfile: str | None) -> ssl.SSLContext:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        fail(Exit.USAGE, f"cannot load TLS certificate {certfile}: {exc}")
+    return context
 
 
 SOURCE_FORMATS = ("auto", "native", "deepgram", "assemblyai", "openai", "text")
@@ -215,10 +285,20 @@ class _Feeds:
             relay.spawn(connect_source(relay, self.source, self.source_format), "source")
 
 
-def _client(url: str, token: str | None, name: str | None, **options: Any) -> DispatchClient:
+def _client(
+    url: str, token: str | None, name: str | None, ca_file: str | None = None, **options: Any
+) -> DispatchClient:
     from dispatch_tui.client import DispatchClient
 
-    return DispatchClient(url, token=token, name=name, **options)
+    ssl_context = None
+    if ca_file is not None:
+        import ssl
+
+        try:
+            ssl_context = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            fail(Exit.USAGE, f"cannot load --ca-file {ca_file}: {exc}")
+    return DispatchClient(url, token=token, name=name, ssl_context=ssl_context, **options)
 
 
 def _run(work: Coroutine[Any, Any, None]) -> None:
@@ -265,6 +345,7 @@ def send(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """Send a message to a room or to everyone."""
     if (room is None) == (not to_all):
@@ -276,7 +357,7 @@ def send(
         messages = [_parse_message(message, as_json)]
 
     async def work() -> None:
-        async with _client(url, token, name) as client:
+        async with _client(url, token, name, ca_file) as client:
             for body in messages:
                 if room is None:
                     reply = await client.send_to_all(body)
@@ -306,13 +387,14 @@ def listen(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """Print each event received as one JSON line."""
 
     async def work() -> None:
         from dispatch_tui.client import ConnectionFailed
 
-        async with _client(url, token, name, reconnect=reconnect) as client:
+        async with _client(url, token, name, ca_file, reconnect=reconnect) as client:
             for each in room or []:
                 await client.join(each)
             seen = 0
@@ -338,6 +420,7 @@ def rooms(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """List rooms with their member counts."""
 
@@ -351,7 +434,7 @@ def rooms(
             rendered.add_row(literal(room_name), str(members))
         return rendered
 
-    _query(_client(url, token, name), "list_rooms", {}, as_json, table)
+    _query(_client(url, token, name, ca_file), "list_rooms", {}, as_json, table)
 
 
 @app.command()
@@ -361,6 +444,7 @@ def clients(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """List connected clients."""
 
@@ -380,7 +464,7 @@ def clients(
         return rendered
 
     data = {} if room is None else {"room_name": room}
-    _query(_client(url, token, name), "list_clients", data, as_json, table)
+    _query(_client(url, token, name, ca_file), "list_clients", data, as_json, table)
 
 
 def _query(
@@ -414,11 +498,12 @@ def history(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """Print stored messages."""
 
     async def work() -> None:
-        async with _client(url, token, name) as client:
+        async with _client(url, token, name, ca_file) as client:
             reply = await client.history(room, since=since, limit=limit)
         messages = reply["data"]["messages"]
         if as_json:
@@ -460,6 +545,7 @@ def replay(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """Push recorded calls to the relay as a transcription source."""
     from dispatch_tui.recorded import DEFAULT_CALL_ID, group_calls, play, timeline
@@ -475,7 +561,7 @@ def replay(
     cues = timeline(calls, interim=False)
 
     async def work() -> None:
-        async with _client(url, token, name) as client:
+        async with _client(url, token, name, ca_file) as client:
             async for segment in play(cues, speed):
                 data: dict[str, Any] = {
                     "call_id": segment.call_id,
@@ -588,6 +674,7 @@ def tui(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: NameOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """The full-screen dispatcher console."""
     from dispatch_tui.app import ConsoleSettings
@@ -598,7 +685,7 @@ def tui(
         bell=bell,
         wait_for_relay=wait,
     )
-    _run_console(_client(url, token, name, reconnect=True), settings)
+    _run_console(_client(url, token, name, ca_file, reconnect=True), settings)
 
 
 def _run_console(client: DispatchClient, settings: ConsoleSettings) -> None:

@@ -24,7 +24,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from dispatch_tui import redact
+
 logger = logging.getLogger(__name__)
+redact.install()
 
 #: Events that are not stored in a stream and so carry no resumable ``seq``.
 _STREAMED = frozenset({"client_message", "transcript", "ai_suggestion"})
@@ -221,14 +224,18 @@ class DispatchClient:
 
     async def _open(self) -> ClientConnection:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        # wss:// without a context of our own uses the system's trusted CAs.
+        tls: dict[str, Any] = {}
+        if self.ssl_context is not None and self.url.startswith("wss:"):
+            tls["ssl"] = self.ssl_context
         try:
             return await connect(
                 self.url,
                 additional_headers=headers,
-                ssl=self.ssl_context if self.url.startswith("wss:") else None,
                 open_timeout=self.open_timeout,
                 compression=None,
                 max_size=None,
+                **tls,
             )
         except InvalidURI as exc:
             raise ConnectionFailed(f"invalid relay URL {self.url!r}: {exc}") from None

@@ -8,6 +8,7 @@ fake), so everything here is exercised without a network.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,41 @@ logger = logging.getLogger(__name__)
 HISTORY_MAX_BYTES = 1 << 20
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """How fast one connection may send, and how much flooding is borne before it is closed.
+
+    Each connection has a token bucket of ``burst`` messages refilled at
+    ``per_second``. A message over it is answered ``rate_limited`` and dropped;
+    a connection that keeps going (more than ``strikes`` refused messages,
+    forgiven at a tenth of that per second) is closed with 1008.
+    """
+
+    per_second: float = 200.0
+    burst: int = 400
+    strikes: int = 50
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """``capacity`` tokens refilled at ``rate`` per second; one per allowed event."""
+
+    rate: float
+    capacity: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def take(self, now: float) -> bool:
+        if self.tokens < 0:
+            self.tokens, self.stamp = self.capacity, now
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
 @dataclass(eq=False, slots=True)
 class Session:
     """One connected client, as the hub sees it."""
@@ -37,6 +73,9 @@ class Session:
     #: Joined rooms, oldest first; the last one is the one joined most recently.
     rooms: dict[str, None] = field(default_factory=dict)
     transport: Any = None
+    messages: TokenBucket | None = None
+    strikes: TokenBucket | None = None
+    closing: bool = False
 
     @property
     def latest_room(self) -> str | None:
@@ -66,8 +105,10 @@ class Hub:
         journal: Journal,
         broker: Broker,
         server_name: str = "dispatch",
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.outbox = outbox
+        self.rate_limit = rate_limit
         self.journal = journal
         self.broker = broker
         self.server_name = server_name
@@ -99,6 +140,10 @@ class Hub:
     ) -> Session:
         """Register a client and greet it with ``welcome`` and ``status``."""
         session = Session(uuid.uuid4().hex[:12], address, name, role, user, transport=transport)
+        if self.rate_limit is not None:
+            limit = self.rate_limit
+            session.messages = TokenBucket(limit.per_second, limit.burst)
+            session.strikes = TokenBucket(limit.strikes / 10, limit.strikes)
         self.sessions[session.client_id] = session
         welcome = {
             "client_id": session.client_id,
@@ -129,12 +174,33 @@ class Hub:
 
     async def handle(self, session: Session, text: str | bytes) -> None:
         """Do one request; a bad one becomes an ``error`` reply to its sender."""
+        if session.messages is not None and not session.messages.take(time.monotonic()):
+            self._refuse_flood(session)
+            return
         try:
             request = p.parse_request(text)
             handler = self._handlers[request.event]
             await handler(session, request.data, request)
         except p.ProtocolError as error:
             self.outbox.send((session,), p.error_event(error))
+
+    def _refuse_flood(self, session: Session) -> None:
+        """``rate_limited`` for a message over the limit; 1008 for a client that keeps on."""
+        if session.closing:
+            return
+        assert session.strikes is not None
+        if session.strikes.take(time.monotonic()):
+            error = p.ProtocolError(p.ErrorCode.RATE_LIMITED, "too many messages: slow down")
+            self.outbox.send((session,), p.error_event(error))
+            return
+        logger.warning("closing %s (%s): rate limit exceeded", session.client_id, session.address)
+        self.close(session, p.CloseCode.POLICY_VIOLATION, "rate limit exceeded")
+
+    def close(self, session: Session, code: int, reason: str) -> None:
+        """Close one client's connection once; it leaves its rooms when the socket ends."""
+        if not session.closing:
+            session.closing = True
+            self.outbox.close(session, code, reason)
 
     def set_status(self, **changes: Any) -> None:
         """Update source/agent state and tell every client when it changed."""
@@ -281,11 +347,13 @@ class Hub:
         self.reply(session, "clients_list", {"clients": clients}, request.id)
 
     async def _identify(self, session: Session, data: p.Identify, request: p.Request) -> None:
-        session.name = data.name
+        """Sets the display name; an authenticated user keeps the auth file's name."""
+        if session.user is None:
+            session.name = data.name
         self.reply(
             session,
             "identified",
-            {"name": data.name, "client_id": session.client_id},
+            {"name": session.name, "client_id": session.client_id},
             request.id,
         )
 

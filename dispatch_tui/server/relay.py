@@ -12,6 +12,7 @@ import http
 import json
 import logging
 import ssl
+from collections import Counter
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +23,20 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.typing import Origin
 
+from dispatch_tui import protocol as p
+from dispatch_tui import redact
 from dispatch_tui.protocol import CloseCode
 from dispatch_tui.server.agents.base import Agent
+from dispatch_tui.server.auth import Authenticator, AuthFileError, User, bearer_token
 from dispatch_tui.server.broker import Broker, LocalBroker
-from dispatch_tui.server.hub import Hub, Session
+from dispatch_tui.server.hub import Hub, RateLimit, Session
 from dispatch_tui.server.journal import Journal, Retention
 from dispatch_tui.server.pipeline import CallPipeline, PipelineSettings
 
 logger = logging.getLogger(__name__)
+redact.install()
 
 DEFAULT_MAX_MESSAGE_BYTES = 65536
 DEFAULT_MAX_CLIENT_BUFFER = 2 << 20
@@ -62,6 +68,15 @@ class RelaySettings:
     close_timeout: float = 10.0
     ssl_context: ssl.SSLContext | None = None
     server_name: str = "dispatch"
+    #: Users and roles (TOML); without it every client gets the open role.
+    auth_file: str | None = None
+    #: Seconds a client without an Authorization header has to send ``auth``.
+    auth_timeout: float = 5.0
+    #: Browser ``Origin`` values allowed; clients that send no Origin always are.
+    origins: tuple[str, ...] | None = None
+    rate_limit: RateLimit | None = field(default_factory=RateLimit)
+    #: Open connections allowed from one IP address (0: no cap).
+    max_connections_per_address: int = 1000
 
 
 class WebSocketOutbox:
@@ -126,6 +141,13 @@ class Relay:
         self.settings = settings
         self.journal = Journal(settings.db, settings.retention)
         self.outbox = WebSocketOutbox(settings.max_client_buffer)
+        self.auth = (
+            None if settings.auth_file is None else Authenticator.from_file(settings.auth_file)
+        )
+        #: The token digest and user behind each authenticated session, for reloads.
+        self._credentials: dict[str, tuple[str, User]] = {}
+        self._from_handshake: dict[ServerConnection, tuple[str, User]] = {}
+        self._per_address: Counter[str] = Counter()
         self.agent = agent
         self.pipeline_settings = pipeline or PipelineSettings()
         self._broker = broker
@@ -153,7 +175,9 @@ class Relay:
         loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.journal.start, loop)
         broker = self._broker or LocalBroker(self.journal.last_seq)
-        self.hub = Hub(self.outbox, self.journal, broker, self.settings.server_name)
+        self.hub = Hub(
+            self.outbox, self.journal, broker, self.settings.server_name, self.settings.rate_limit
+        )
         self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings)
         self.hub.transcript_sink = self.pipeline.feed
         self.hub.status["agent"] = "off" if self.agent is None else "ready"
@@ -172,6 +196,7 @@ class Relay:
             ping_timeout=s.ping_timeout,
             close_timeout=s.close_timeout,
             ssl=s.ssl_context,
+            origins=None if s.origins is None else [*map(Origin, s.origins), None],
         )
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("relay listening on %s (journal %s)", self.url, s.db)
@@ -212,19 +237,63 @@ class Relay:
             "last_seq": self.journal.last_seq,
         }
 
+    def reload_auth(self) -> None:
+        """Re-read the auth file; connections whose user or role went away are closed.
+
+        A file that no longer loads is reported and the users already loaded stay.
+        """
+        if self.settings.auth_file is None:
+            return
+        try:
+            self.auth = Authenticator.from_file(self.settings.auth_file)
+        except AuthFileError as exc:
+            logger.error("auth file not reloaded, keeping the previous users: %s", exc)
+            return
+        hub = self.require_hub()
+        revoked = 0
+        for client_id, (digest, user) in list(self._credentials.items()):
+            session = hub.sessions.get(client_id)
+            if session is not None and not self.auth.still_valid(digest, user):
+                hub.close(session, CloseCode.POLICY_VIOLATION, "credentials revoked")
+                revoked += 1
+        logger.info("auth file reloaded: %d users, %d connections closed", len(self.auth), revoked)
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?", 1)[0] == "/healthz":
-            body = json.dumps(self.health()).encode()
-            headers = Headers(
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            )
-            return Response(http.HTTPStatus.OK, "OK", headers, body)
+            return _response(http.HTTPStatus.OK, json.dumps(self.health()), "application/json")
+        cap = self.settings.max_connections_per_address
+        if cap and self._per_address[_host_of(connection)] >= cap:
+            logger.warning("refused %s: over %d connections", _host_of(connection), cap)
+            return _response(http.HTTPStatus.TOO_MANY_REQUESTS, "too many connections\n")
+        header = request.headers.get("Authorization")
+        if self.auth is not None and header is not None:
+            token = bearer_token(header)
+            found = None if token is None else self.auth.identify(token)
+            if found is None:
+                logger.info("refused %s: invalid token", format_address(connection.remote_address))
+                return _response(http.HTTPStatus.UNAUTHORIZED, "invalid token\n")
+            self._from_handshake[connection] = found
         return None
 
     async def _handle_connection(self, connection: ServerConnection) -> None:
         hub = self.require_hub()
-        session = hub.connect(format_address(connection.remote_address), transport=connection)
+        host = _host_of(connection)
+        self._per_address[host] += 1
+        credentials = self._from_handshake.pop(connection, None)
+        session: Session | None = None
         try:
+            if self.auth is not None and credentials is None:
+                credentials = await self._first_message_auth(connection)
+                if credentials is None:
+                    return
+            address = format_address(connection.remote_address)
+            if credentials is None:
+                session = hub.connect(address, transport=connection)
+            else:
+                user = credentials[1]
+                session = hub.connect(address, connection, user.name, user.role, user.name)
+            if credentials is not None:
+                self._credentials[session.client_id] = credentials
             async for frame in connection:
                 if isinstance(frame, bytes):
                     await connection.close(
@@ -235,7 +304,66 @@ class Relay:
         except ConnectionClosed:
             pass
         finally:
-            hub.disconnect(session)
+            self._per_address[host] -= 1
+            if not self._per_address[host]:
+                del self._per_address[host]
+            if session is not None:
+                self._credentials.pop(session.client_id, None)
+                hub.disconnect(session)
+
+    async def _first_message_auth(self, connection: ServerConnection) -> tuple[str, User] | None:
+        """A browser's first frame must be ``auth`` with a valid token, in time; else 1008."""
+        assert self.auth is not None
+        try:
+            frame = await asyncio.wait_for(connection.recv(), self.settings.auth_timeout)
+        except TimeoutError:
+            await _deny(connection, "authentication required: send auth with a token first")
+            return None
+        except ConnectionClosed:
+            return None
+        token = _auth_token(frame)
+        found = None if token is None else self.auth.identify(token)
+        if found is None:
+            reason = "invalid token" if token is not None else "authentication required"
+            logger.info("refused %s: %s", format_address(connection.remote_address), reason)
+            await _deny(connection, reason)
+        return found
+
+
+def _host_of(connection: ServerConnection) -> str:
+    remote = connection.remote_address
+    return str(remote[0]) if isinstance(remote, tuple) else str(remote)
+
+
+def _response(status: http.HTTPStatus, body: str, content_type: str = "text/plain") -> Response:
+    data = body.encode()
+    headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return Response(status.value, status.phrase, headers, data)
+
+
+def _auth_token(frame: str | bytes) -> str | None:
+    """The token of an ``{"event": "auth", "data": {"token": ...}}`` frame, else None."""
+    if isinstance(frame, bytes):
+        return None
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("event") != "auth":
+        return None
+    data = message.get("data")
+    token = data.get("token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+async def _deny(connection: ServerConnection, reason: str) -> None:
+    """Say why in an ``error`` (browsers show it), then close with 1008."""
+    error = p.ProtocolError(p.ErrorCode.FORBIDDEN, reason, "auth")
+    try:
+        await connection.send(p.error_event(error).decode())
+        await connection.close(CloseCode.POLICY_VIOLATION, reason)
+    except ConnectionClosed:
+        pass
 
 
 async def run_until_signalled(
@@ -252,6 +380,7 @@ async def run_until_signalled(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, relay.reload_auth)
     await relay.start()
     if on_started is not None:
         on_started(relay)
