@@ -151,10 +151,10 @@ def serve(
     ] = None,
     rate_limit: Annotated[
         float, typer.Option(help="Messages per second per connection; 0: no limit.", min=0)
-    ] = 200.0,
+    ] = 500.0,
     rate_burst: Annotated[
         int, typer.Option(help="Messages a connection may send at once.", min=1)
-    ] = 400,
+    ] = 1000,
     max_connections_per_address: Annotated[
         int, typer.Option(help="Open connections per IP address; 0: no cap.", min=0)
     ] = 1000,

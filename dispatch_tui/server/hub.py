@@ -36,9 +36,9 @@ class RateLimit:
     forgiven at a tenth of that per second) is closed with 1008.
     """
 
-    per_second: float = 200.0
-    burst: int = 400
-    strikes: int = 50
+    per_second: float = 500.0
+    burst: int = 1000
+    strikes: int = 100
 
 
 @dataclass(slots=True)
