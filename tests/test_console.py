@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
+from textual.widgets.option_list import OptionDoesNotExist
 from websockets.asyncio.client import ClientConnection
 
 from dispatch_tui.client import LinkState
@@ -47,6 +48,14 @@ async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
         yield server
     finally:
         await server.stop()
+
+
+def option_text(options: RoomList, option_id: str) -> str:
+    """An option's label; empty while the list is being rebuilt."""
+    try:
+        return str(options.get_option(option_id).prompt)
+    except OptionDoesNotExist:
+        return ""
 
 
 async def publish(
@@ -119,7 +128,7 @@ async def test_switching_rooms_shows_that_rooms_chat_and_clears_unread(relay: Re
         await until(pilot, lambda: app.state.rooms["field_ops"].unread == 1, "an unread message")
         await until(
             pilot,
-            lambda: "1 new" in str(room_list.get_option("field_ops").prompt),
+            lambda: "1 new" in option_text(room_list, "field_ops"),
             "the unread count in the room list",
         )
         assert app.state.rooms["field_ops"].urgent == 1
