@@ -161,6 +161,10 @@ def serve(
     auth_timeout: Annotated[
         float, typer.Option(help="Seconds a browser has to send auth.", min=0.1)
     ] = 5.0,
+    redis: Annotated[
+        str | None,
+        typer.Option(help="Share rooms' traffic and seq with other relays.", metavar="URL"),
+    ] = None,
     ping_interval: Annotated[
         float, typer.Option(help="Seconds between keepalive pings; 0: none.", min=0)
     ] = 20.0,
@@ -173,6 +177,7 @@ def serve(
     import asyncio
 
     from dispatch_tui.server.auth import Authenticator, AuthFileError
+    from dispatch_tui.server.broker import BrokerError
     from dispatch_tui.server.hub import RateLimit
     from dispatch_tui.server.journal import JournalError, Retention
     from dispatch_tui.server.relay import RelaySettings, default_db_path, run_until_signalled
@@ -204,6 +209,7 @@ def serve(
         origins=None if not origin else tuple(origin),
         rate_limit=RateLimit(rate_limit, rate_burst) if rate_limit else None,
         max_connections_per_address=max_connections_per_address,
+        redis_url=redis,
         ping_interval=ping_interval or None,
         ping_timeout=ping_timeout or None,
         retention=Retention(
@@ -217,6 +223,8 @@ def serve(
         asyncio.run(run_until_signalled(relay, on_started=feeds.start))
     except JournalError as exc:
         fail(Exit.REFUSED, str(exc))
+    except BrokerError as exc:
+        fail(Exit.CONNECTION, str(exc))
     except OSError as exc:
         fail(Exit.CONNECTION, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 

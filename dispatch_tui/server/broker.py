@@ -24,9 +24,16 @@ class Delivery:
     payload: bytes
     room: str | None
     exclude: str | None = None
+    #: The message's ``seq`` and event name, for relays that journal it too.
+    seq: int = 0
+    event: str = ""
 
 
 Deliver = Callable[[Delivery], int]
+
+
+class BrokerError(Exception):
+    """The shared broker cannot be reached or used; the message says why."""
 
 
 class Broker(ABC):

@@ -239,7 +239,7 @@ class Hub:
         """
         seq = await self.broker.next_seq()
         payload = p.encode(event, build(seq, p.now_iso()))
-        recipients = self.broker.publish(Delivery(payload, room, exclude))
+        recipients = self.broker.publish(Delivery(payload, room, exclude, seq, event))
         callback = None if on_durable is None else (lambda: on_durable(seq, recipients))
         self.journal.append(Entry(seq, room, event, payload), callback)
         return seq

@@ -77,6 +77,8 @@ class RelaySettings:
     rate_limit: RateLimit | None = field(default_factory=RateLimit)
     #: Open connections allowed from one IP address (0: no cap).
     max_connections_per_address: int = 1000
+    #: Share ``seq`` and fan-out with other relays through this Redis.
+    redis_url: str | None = None
 
 
 class WebSocketOutbox:
@@ -174,7 +176,7 @@ class Relay:
         """Open the journal and start accepting connections."""
         loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.journal.start, loop)
-        broker = self._broker or LocalBroker(self.journal.last_seq)
+        broker = self._broker or self._make_broker()
         self.hub = Hub(
             self.outbox, self.journal, broker, self.settings.server_name, self.settings.rate_limit
         )
@@ -200,6 +202,13 @@ class Relay:
         )
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("relay listening on %s (journal %s)", self.url, s.db)
+
+    def _make_broker(self) -> Broker:
+        if self.settings.redis_url is None:
+            return LocalBroker(self.journal.last_seq)
+        from dispatch_tui.server.redis_broker import RedisBroker
+
+        return RedisBroker(self.settings.redis_url, self.journal)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run a feeder (upstream source, demo) until the relay stops."""
