@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment
+from dispatch_tui.server.agents.incidents import BY_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -41,57 +42,49 @@ DEFAULT_ATTEMPTS: Final = 3
 #: Sent when no API key is configured, so local OpenAI-compatible servers work.
 PLACEHOLDER_API_KEY: Final = "no-key"
 
-#: The incident types of INCIDENTS.md: default priority and typical evidence.
-INCIDENT_TYPES: Final[Mapping[str, tuple[int, str]]] = {
+#: What callers typically say for each incident type of INCIDENTS.md, for the prompt;
+#: the default priorities come from the rules agent's table (``unknown`` is 3).
+TYPICAL_EVIDENCE: Final[Mapping[str, str]] = {
     "cardiac_arrest": (
-        1,
         "collapsed and not breathing, no pulse, unresponsive and gasping (agonal breathing), "
-        '"turning blue"',
+        '"turning blue"'
     ),
-    "choking": (1, "something stuck in the throat, can't breathe or speak, clutching throat"),
-    "drowning": (1, "pulled from water, went under, not coming up"),
-    "structure_fire": (
-        1,
-        "house, apartment or building on fire, smoke from windows, people trapped",
-    ),
-    "shooting_stabbing": (1, "shot, gunshots, stabbed, knife wound, active shooter"),
+    "choking": "something stuck in the throat, can't breathe or speak, clutching throat",
+    "drowning": "pulled from water, went under, not coming up",
+    "structure_fire": "house, apartment or building on fire, smoke from windows, people trapped",
+    "shooting_stabbing": "shot, gunshots, stabbed, knife wound, active shooter",
     "breathing_problem": (
-        2,
-        "short of breath, can't catch breath, asthma attack, wheezing, but conscious",
+        "short of breath, can't catch breath, asthma attack, wheezing, but conscious"
     ),
     "chest_pain": (
-        2,
-        "chest pain or pressure, pain down the arm, suspected heart attack while conscious",
+        "chest pain or pressure, pain down the arm, suspected heart attack while conscious"
     ),
-    "stroke": (2, "face drooping, slurred speech, one side weak or numb"),
-    "unconscious": (2, "passed out or fainted but breathing, won't wake up but breathing"),
-    "seizure": (2, "convulsing, shaking, fitting, epileptic"),
-    "overdose_poisoning": (
-        2,
-        "took too many pills, overdose, swallowed chemicals, heroin or fentanyl",
-    ),
-    "allergic_reaction": (2, "swelling of face or throat, hives, bee sting with reaction, EpiPen"),
-    "severe_bleeding": (2, "bleeding heavily, won't stop bleeding, deep cut, amputation"),
-    "childbirth": (2, "in labour, baby coming, waters broke, crowning"),
-    "traffic_collision": (
-        2,
-        "car crash, vehicles collided, hit by a car, rollover, motorcycle down",
-    ),
-    "vehicle_fire": (2, "car or truck on fire, engine smoking with flames"),
-    "gas_leak_hazmat": (2, "smell of gas, chemical spill, carbon monoxide alarm, fumes"),
-    "assault": (2, "beaten up, attacked, punched, fight in progress (no weapon)"),
-    "domestic_violence": (2, "partner or family member hitting, threatening at home"),
-    "burglary_in_progress": (2, "someone breaking in now, intruder in the house"),
-    "suicidal_person": (2, "wants to kill themselves, on a ledge, threatening self-harm"),
+    "stroke": "face drooping, slurred speech, one side weak or numb",
+    "unconscious": "passed out or fainted but breathing, won't wake up but breathing",
+    "seizure": "convulsing, shaking, fitting, epileptic",
+    "overdose_poisoning": "took too many pills, overdose, swallowed chemicals, heroin or fentanyl",
+    "allergic_reaction": "swelling of face or throat, hives, bee sting with reaction, EpiPen",
+    "severe_bleeding": "bleeding heavily, won't stop bleeding, deep cut, amputation",
+    "childbirth": "in labour, baby coming, waters broke, crowning",
+    "traffic_collision": "car crash, vehicles collided, hit by a car, rollover, motorcycle down",
+    "vehicle_fire": "car or truck on fire, engine smoking with flames",
+    "gas_leak_hazmat": "smell of gas, chemical spill, carbon monoxide alarm, fumes",
+    "assault": "beaten up, attacked, punched, fight in progress (no weapon)",
+    "domestic_violence": "partner or family member hitting, threatening at home",
+    "burglary_in_progress": "someone breaking in now, intruder in the house",
+    "suicidal_person": "wants to kill themselves, on a ledge, threatening self-harm",
     "fall_injury": (
-        3,
-        "fell down, fell off a ladder, can't get up, hip or leg hurt, conscious and breathing",
+        "fell down, fell off a ladder, can't get up, hip or leg hurt, conscious and breathing"
     ),
-    "diabetic_emergency": (3, "low blood sugar, diabetic and confused or shaky"),
-    "missing_person": (3, "child or elderly person missing, wandered off"),
-    "theft_report": (4, "something stolen earlier, car broken into overnight, no suspect present"),
-    "noise_complaint": (5, "loud music, party, barking dog"),
-    "unknown": (3, "nothing above fits, or too little has been said yet"),
+    "diabetic_emergency": "low blood sugar, diabetic and confused or shaky",
+    "missing_person": "child or elderly person missing, wandered off",
+    "theft_report": "something stolen earlier, car broken into overnight, no suspect present",
+    "noise_complaint": "loud music, party, barking dog",
+    "unknown": "nothing above fits, or too little has been said yet",
+}
+INCIDENT_TYPES: Final[Mapping[str, tuple[int, str]]] = {
+    name: (BY_NAME[name].priority if name in BY_NAME else 3, evidence)
+    for name, evidence in TYPICAL_EVIDENCE.items()
 }
 KNOWN_TYPES: Final = frozenset(INCIDENT_TYPES)
 
