@@ -369,11 +369,15 @@ class ConsoleState:
         return sorted(self.advice.values(), key=lambda advice: (advice.priority, -advice.seq))
 
     def calls_by_urgency(self) -> list[Call]:
-        """Calls with the most urgent advice first, then the most recently active."""
+        """Calls with the most urgent advice first, then the oldest call first.
 
-        def rank(call: Call) -> tuple[int, int]:
+        The order only changes when a call's priority does, so cards do not
+        jump around while people talk.
+        """
+
+        def rank(call: Call) -> tuple[int, datetime, str]:
             advice = self.advice.get(call.call_id)
-            return (advice.priority if advice else 9, -call.last_seq)
+            return (advice.priority if advice else 9, call.started, call.call_id)
 
         return sorted(self.calls.values(), key=rank)
 

@@ -50,10 +50,13 @@ class CallCard(Static):
         self._drawn: tuple[object, ...] = ()
 
     def show(self, call: Call, advice: Advice | None, now: datetime, lines: int) -> None:
-        key = (call.version, advice.priority if advice else None, elapsed(call.started, now), lines)
+        content = (call.version, advice.priority if advice else None, lines)
+        key = (*content, elapsed(call.started, now))
         if key != self._drawn:
+            # Only the clock moved: the card keeps its height, so skip the layout pass.
+            same_height = self._drawn[:3] == content
             self._drawn = key
-            self.update(call_panel(call, advice, now, lines))
+            self.update(call_panel(call, advice, now, lines), layout=not same_height)
 
 
 class CallsView(KeyedStack[CallCard]):

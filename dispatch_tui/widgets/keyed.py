@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -34,9 +35,14 @@ class KeyedStack(VerticalScroll, Generic[ChildT]):
                 child = self._children[key] = self._make(key)
                 self.mount(child)
             wanted.append(child)
-        current = [child for child in self.children if child in wanted]
-        if current != wanted:
-            for index, child in enumerate(wanted):
-                if child.parent is self and list(self.children).index(child) != index:
-                    self.move_child(child, before=index)
+        attached = [child for child in self.children if child in wanted]
+        if attached != [child for child in wanted if child in attached]:
+            self._reorder([child for child in wanted if child in attached])
         return wanted
+
+    def _reorder(self, order: list[ChildT]) -> None:
+        """Move mounted children into ``order``: the first to the top, each next after it."""
+        if self.children[0] is not order[0]:
+            self.move_child(order[0], before=self.children[0])
+        for previous, child in itertools.pairwise(order):
+            self.move_child(child, after=previous)
