@@ -195,12 +195,42 @@ def _describe(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+#: Deeper JSON is refused: relaying it would take the encoder past Python's recursion limit.
+MAX_NESTING = 64
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests lists and objects more than :data:`MAX_NESTING` deep."""
+    level: list[Any] = [value]
+    for _ in range(MAX_NESTING + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return any(isinstance(item, (dict, list)) for item in level)
+
+
 def parse_request(text: str | bytes) -> Request:
     """Turn one frame into a :class:`Request`, or raise :class:`ProtocolError`."""
+    constants: list[str] = []
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=lambda name: constants.append(name))
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(ErrorCode.BAD_JSON, f"not valid JSON: {exc}") from None
+    if constants:
+        request_id = _request_id(raw) if isinstance(raw, dict) else None
+        raise ProtocolError(
+            ErrorCode.BAD_JSON,
+            f"{constants[0]} is not JSON (a browser's JSON.parse rejects it)",
+            raw["event"] if isinstance(raw, dict) and isinstance(raw.get("event"), str) else None,
+            request_id,
+        )
+    if _too_deep(raw):
+        raise ProtocolError(ErrorCode.INVALID_DATA, f"JSON nested deeper than {MAX_NESTING} levels")
     if not isinstance(raw, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message must be a JSON object")
     event = raw.get("event")
