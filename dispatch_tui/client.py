@@ -287,11 +287,14 @@ class DispatchClient:
         self._set_state(LinkState.RECONNECTING)
         for attempt in itertools.count():
             await asyncio.sleep(self.backoff.delay(attempt))
+            connection = None
             try:
                 connection = await self._open()
                 await self._greet(connection)
             except ClientError as exc:
                 logger.info("reconnect attempt %d failed: %s", attempt + 1, exc)
+                if connection is not None:
+                    await connection.close()
                 continue
             recovery = asyncio.create_task(self._recover())
             try:
