@@ -20,7 +20,7 @@ LIVE = (LinkState.CONNECTED, LinkState.RECOVERED)
 
 
 async def until(
-    pilot: Pilot[Any], condition: Callable[[], object], what: str, timeout: float = 30.0
+    pilot: Pilot[Any], condition: Callable[[], object], what: str, timeout: float = 60.0
 ) -> None:
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
