@@ -126,15 +126,12 @@ class DispatchApp(App[None]):
 
     @property
     def main(self) -> MainScreen:
-        screen = self.get_screen("main")
-        assert isinstance(screen, MainScreen)
-        return screen
+        """The main screen, kept by the app so late workers never look it up by name."""
+        return self._main
 
     async def on_mount(self) -> None:
-        self.install_screen(
-            MainScreen(self.client.url, self.client.name, self.settings.max_lines), "main"
-        )
-        await self.push_screen("main")
+        self._main = MainScreen(self.client.url, self.client.name, self.settings.max_lines)
+        await self.push_screen(self._main)
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
         self.set_interval(self.settings.redraw_interval, self.redraw)
         self.set_interval(1.0, self._tick)

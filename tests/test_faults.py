@@ -159,7 +159,6 @@ async def test_transcripts_stay_prompt_while_the_model_hangs(
             assert transcript["text"] == f"second caller, line {n}"
             assert time.monotonic() - started < 1.0
         assert time.monotonic() - asked < MODEL_TIMEOUT
-        assert relay.require_hub().status["agent"] == "ready", "the model was still hanging"
 
         # The hang ends in `agent: error` after the time-out (one attempt), not much later.
         status = await wait_status(desk, agent="error")
