@@ -130,7 +130,7 @@ class DispatchApp(App[None]):
         return self._main
 
     async def on_mount(self) -> None:
-        self._main = MainScreen(self.client.url, self.client.name, self.settings.max_lines)
+        self._main = MainScreen(self.client.name, self.settings.max_lines)
         await self.push_screen(self._main)
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
         self.set_interval(self.settings.redraw_interval, self.redraw)
@@ -148,7 +148,7 @@ class DispatchApp(App[None]):
         alarms, self.state.alarms = self.state.alarms, []
         for advice in alarms:
             self.alarm(advice.call_id, advice.suggestion)
-        self.main.redraw(self.state, self.link, self.clock())
+        self.main.redraw(self.state, self.link, self.client.url, self.clock())
 
     def alarm(self, call_id: str, suggestion: dict[str, Any]) -> None:
         """Ring the bell once and raise a notification for a new priority-1 call."""

@@ -59,8 +59,17 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+DEFAULT_URL = "ws://localhost:8765"
 UrlOption = Annotated[
-    str, typer.Option("--url", envvar="DISPATCH_URL", help="Relay URL (ws:// or wss://).")
+    list[str] | None,
+    typer.Option(
+        "--url",
+        envvar="DISPATCH_URL",
+        metavar="URL",
+        help="Relay URL (ws:// or wss://); repeat it, or separate URLs with commas, "
+        "to name several relays of one cluster: the next is used when one goes away.",
+        show_default=DEFAULT_URL,
+    ),
 ]
 TokenOption = Annotated[
     str | None,
@@ -80,7 +89,6 @@ CaFileOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-DEFAULT_URL = "ws://localhost:8765"
 
 
 @app.command()
@@ -293,10 +301,27 @@ class _Feeds:
             relay.spawn(connect_source(relay, self.source, self.source_format), "source")
 
 
+def _relay_urls(values: list[str] | None) -> list[str]:
+    """The relays named by ``--url`` (repeated, or comma-separated), or the default."""
+    if not values:
+        return [DEFAULT_URL]
+    urls = [url.strip() for value in values for url in value.split(",") if url.strip()]
+    if not urls:
+        fail(Exit.USAGE, "--url: no relay URL given")
+    return urls
+
+
 def _client(
-    url: str, token: str | None, name: str | None, ca_file: str | None = None, **options: Any
+    url: str | list[str] | None,
+    token: str | None,
+    name: str | None,
+    ca_file: str | None = None,
+    **options: Any,
 ) -> DispatchClient:
+    """A client of the relays named by ``--url``; a plain string is one relay (demo)."""
     from dispatch_tui.client import DispatchClient
+
+    urls = [url] if isinstance(url, str) else _relay_urls(url)
 
     ssl_context = None
     if ca_file is not None:
@@ -306,7 +331,7 @@ def _client(
             ssl_context = ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
             fail(Exit.USAGE, f"cannot load --ca-file {ca_file}: {exc}")
-    return DispatchClient(url, token=token, name=name, ssl_context=ssl_context, **options)
+    return DispatchClient(urls, token=token, name=name, ssl_context=ssl_context, **options)
 
 
 def _run(work: Coroutine[Any, Any, None]) -> None:
@@ -323,6 +348,29 @@ def _run(work: Coroutine[Any, Any, None]) -> None:
         fail(Exit.CONNECTION, str(exc))
     except KeyboardInterrupt:
         raise typer.Exit(int(Exit.OK)) from None
+
+
+async def _deliver(client: DispatchClient, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Send one request until a relay acknowledges it, moving on to the next relay if need be.
+
+    A request counts as done only once its reply came. When the relay goes
+    away before replying and other relays were named, the request is sent
+    again on the next one that answers, so a publisher outlives a relay's
+    kill -9; the price is a possible duplicate, if the lost relay had already
+    relayed it. Each relay is given the request at most once.
+    """
+    from dispatch_tui.client import ConnectionFailed
+
+    attempts = len(client.urls)
+    for attempt in range(1, attempts + 1):
+        try:
+            return await client.request(event, data)
+        except ConnectionFailed as exc:
+            if attempt == attempts:
+                raise
+            sys.stderr.write(f"dispatch: {client.url}: {exc}; moving to the next relay\n")
+            await client.failover(replay=False)
+    raise AssertionError("unreachable")
 
 
 def _print_json(value: Any) -> None:
@@ -350,7 +398,7 @@ def send(
     as_json: Annotated[
         bool, typer.Option("--json", help="MESSAGE is JSON; print the sent reply as JSON.")
     ] = False,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,
@@ -368,9 +416,10 @@ def send(
         async with _client(url, token, name, ca_file) as client:
             for body in messages:
                 if room is None:
-                    reply = await client.send_to_all(body)
+                    reply = await _deliver(client, "send_to_all", {"message": body})
                 else:
-                    reply = await client.send_to_room(room, body)
+                    request = {"room_name": room, "message": body}
+                    reply = await _deliver(client, "send_to_room", request)
                 if as_json:
                     _print_json(reply)
                 else:
@@ -392,7 +441,7 @@ def listen(
     reconnect: Annotated[
         bool, typer.Option("--reconnect", help="Reconnect and resume if the relay goes away.")
     ] = False,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,
@@ -425,7 +474,7 @@ def listen(
 @app.command()
 def rooms(
     as_json: JsonOption = False,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,
@@ -449,7 +498,7 @@ def rooms(
 def clients(
     room: Annotated[str | None, typer.Option(help="Only members of this room.")] = None,
     as_json: JsonOption = False,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,
@@ -503,7 +552,7 @@ def history(
     since: Annotated[int | None, typer.Option(help="Only messages after this seq.", min=0)] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many.", min=1, max=1000)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per message.")] = False,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,
@@ -550,7 +599,7 @@ def replay(
     call_id: Annotated[
         str | None, typer.Option(help="Only this call (or the call id of loose segments).")
     ] = None,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,
@@ -579,7 +628,7 @@ def replay(
                 }
                 if segment.speaker is not None:
                     data["speaker"] = segment.speaker
-                await client.request("publish_transcript", data)
+                await _deliver(client, "publish_transcript", data)
         sys.stderr.write(f"replayed {len(cues)} fragments of {len(calls)} call(s)\n")
 
     _run(work())
@@ -679,7 +728,7 @@ def tui(
     bell: Annotated[
         bool, typer.Option(help="Ring the terminal bell for priority-1 advice.")
     ] = True,
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
     ca_file: CaFileOption = None,

@@ -1,10 +1,12 @@
 """The one async client of the relay, used by the CLI and the console.
 
-It connects with a URL, a token and a name; matches replies to requests by
-``id``; hands every other event to :meth:`DispatchClient.events`; and, when
-asked to, reconnects with jittered exponential backoff and resumes from the
-last ``seq`` it saw in each stream through ``history``, so that nothing sent
-while it was away is missed and nothing is shown twice.
+It connects with one URL, or several naming the relays of one cluster, a
+token and a name; matches replies to requests by ``id``; hands every other
+event to :meth:`DispatchClient.events`; and, when asked to, reconnects and
+resumes from the last ``seq`` it saw in each stream through ``history``, so
+that nothing sent while it was away is missed and nothing is shown twice. A
+lost relay is left for the next URL at once; the jittered exponential backoff
+only starts once every URL has failed in a row.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import logging
 import random
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -91,7 +93,7 @@ class DispatchClient:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         token: str | None = None,
         name: str | None = None,
@@ -101,7 +103,11 @@ class DispatchClient:
         open_timeout: float = 10.0,
         on_state: Callable[[LinkState], None] | None = None,
     ) -> None:
-        self.url = url
+        #: The relays to use, in the order they are tried.
+        self.urls: tuple[str, ...] = (url,) if isinstance(url, str) else tuple(url)
+        if not self.urls:
+            raise ValueError("DispatchClient needs at least one relay URL")
+        self._current = 0
         self.token = token
         self.name = name
         self.reconnect = reconnect
@@ -132,10 +138,34 @@ class DispatchClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    @property
+    def url(self) -> str:
+        """The relay in use, or being tried: what the console's status bar names."""
+        return self.urls[self._current]
+
     async def connect(self) -> None:
-        """Open the first connection; raises :class:`ClientError` if it fails."""
-        connection = await self._open()
-        await self._greet(connection)
+        """Open the first connection, trying each URL once in turn.
+
+        Raises :class:`ConnectionFailed` when none answers, and
+        :class:`ServerRefused` at once on a refusal: the relays of one cluster
+        share their users, so another one would refuse too.
+        """
+        failures: list[str] = []
+        for _ in self.urls:
+            connection = None
+            try:
+                connection = await self._open()
+                await self._greet(connection)
+                break
+            except ClientError as exc:
+                if connection is not None:
+                    await connection.close()
+                if not isinstance(exc, ConnectionFailed):
+                    raise
+                failures.append(str(exc))
+                self._advance()
+        else:
+            raise ConnectionFailed("; ".join(failures))
         self._set_state(LinkState.CONNECTED)
         self._runner = asyncio.create_task(self._run(connection), name="dispatch-client")
         if self.name:
@@ -151,6 +181,38 @@ class DispatchClient:
                 await self._runner
         self._set_state(LinkState.CLOSED)
         self._events.put_nowait(None)
+
+    async def failover(self, *, replay: bool = True) -> None:
+        """Leave the current relay for the next one that answers, trying each other once.
+
+        For clients that do not reconnect by themselves but want to carry on
+        after losing their relay (``dispatch send``): name and rooms are
+        restored and, unless ``replay`` is false (a publisher reads no
+        events), missed events are replayed as after a reconnect. Raises
+        :class:`ConnectionFailed` when no other relay answers.
+        """
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        lost = self._connection
+        self._connection = None
+        self._connected.clear()
+        if lost is not None:
+            self._fail_pending(lost)
+            await lost.close()
+        left = self.url
+        for _ in range(len(self.urls) - 1):
+            self._advance()
+            connection = await self._resume(replay)
+            if connection is not None:
+                logger.info("moved from %s to %s", left, self.url)
+                self.lost_reason = None
+                self._runner = asyncio.create_task(self._run(connection), name="dispatch-client")
+                return
+        self._advance()
+        self._set_state(LinkState.CLOSED)
+        raise ConnectionFailed(f"no other relay answered after {left} was lost")
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Every event that is not a reply to this client's own requests."""
@@ -214,6 +276,9 @@ class DispatchClient:
         if limit is not None:
             data["limit"] = limit
         return await self.request("history", data)
+
+    def _advance(self) -> None:
+        self._current = (self._current + 1) % len(self.urls)
 
     def _set_state(self, state: LinkState) -> None:
         if state is self.state:
@@ -284,29 +349,55 @@ class DispatchClient:
             connection = await self._reconnect()
 
     async def _reconnect(self) -> ClientConnection:
+        """Go round the URLs, starting after the lost one, until one lets us resume.
+
+        The lost relay counts as the first failure of a round, so the next
+        relay is tried at once; the backoff delay comes before each new round,
+        which with a single URL is before every attempt.
+        """
         self._set_state(LinkState.RECONNECTING)
-        for attempt in itertools.count():
-            await asyncio.sleep(self.backoff.delay(attempt))
-            connection = None
-            try:
-                connection = await self._open()
-                await self._greet(connection)
-            except ClientError as exc:
-                logger.info("reconnect attempt %d failed: %s", attempt + 1, exc)
+        lost = self._current
+        for round_ in itertools.count():
+            for _ in self.urls:
+                self._advance()
+                if self._current == lost:
+                    await asyncio.sleep(self.backoff.delay(round_))
+                connection = await self._resume()
                 if connection is not None:
-                    await connection.close()
-                continue
-            recovery = asyncio.create_task(self._recover())
-            try:
-                async for frame in _until(connection, recovery):
-                    self._dispatch(json.loads(frame), hold=True)
-            except ConnectionClosed:
-                recovery.cancel()
-                continue
-            return connection
+                    return connection
         raise AssertionError("unreachable")
 
-    async def _recover(self) -> None:
+    async def _resume(self, replay: bool = True) -> ClientConnection | None:
+        """One attempt on the current URL: connect, rejoin, replay; None if it failed.
+
+        Live stream events that arrive during the replay are held back until
+        it is done, so that an older replayed event is not taken for a
+        duplicate of a newer live one.
+        """
+        connection = None
+        try:
+            connection = await self._open()
+            await self._greet(connection)
+        except ClientError as exc:
+            logger.info("cannot resume on %s: %s", self.url, exc)
+            if connection is not None:
+                await connection.close()
+            return None
+        recovery = asyncio.create_task(self._recover(replay))
+        try:
+            async for frame in _until(connection, recovery):
+                self._dispatch(json.loads(frame), hold=True)
+        except ConnectionClosed:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
+            self._connected.clear()
+            self._fail_pending(connection)
+            logger.info("lost %s while resuming", self.url)
+            return None
+        return connection
+
+    async def _recover(self, replay: bool = True) -> None:
         """Rejoin rooms and replay what was missed; ``gap`` if that fails."""
         complete = True
         try:
@@ -314,7 +405,7 @@ class DispatchClient:
                 await self.request("identify", {"name": self.name})
             for room in list(self.rooms):
                 await self.request("join_room", {"room_name": room})
-            for stream in [None, *self.rooms]:
+            for stream in [None, *self.rooms] if replay else []:
                 complete &= await self._replay(stream)
         except ClientError as exc:
             logger.warning("recovery after reconnect failed: %s", exc)

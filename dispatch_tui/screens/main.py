@@ -38,9 +38,8 @@ class MainScreen(Screen[None]):
 
     CSS_PATH = "main.tcss"
 
-    def __init__(self, url: str, name: str | None, max_lines: int) -> None:
+    def __init__(self, name: str | None, max_lines: int) -> None:
         super().__init__()
-        self.url = url
         self.own_name = name
         self.max_lines = max_lines
 
@@ -78,13 +77,14 @@ class MainScreen(Screen[None]):
         self.clients = self.query_one("#clients", Static)
         self.query_one("#message", Input).focus()
 
-    def redraw(self, state: ConsoleState, link: LinkState, now: datetime) -> None:
-        """Redraw the parts of the screen that changed since the last redraw."""
+    def redraw(self, state: ConsoleState, link: LinkState, url: str, now: datetime) -> None:
+        """Redraw the parts of the screen that changed since the last redraw.
+
+        ``url`` is the relay in use, which changes when the client fails over.
+        """
         changed, state.changed = state.changed, set()
         if "status" in changed:
-            self.status_bar.show(
-                self.url, self.own_name, link, state.source, state.agent, state.detail
-            )
+            self.status_bar.show(url, self.own_name, link, state.source, state.agent, state.detail)
             self.gap_banner.display = link is LinkState.GAP
         if "rooms" in changed:
             self.room_list.show(list(state.rooms.values()), state.selected)
