@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
@@ -46,6 +48,9 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
     NOT_FOUND = "not_found"
+    #: The message could not be stored right now (the shared Redis is away);
+    #: nothing was delivered and sending again later is safe.
+    UNAVAILABLE = "unavailable"
 
 
 class CloseCode:
@@ -221,22 +226,29 @@ def parse_request(text: str | bytes) -> Request:
         raw = json.loads(text, parse_constant=lambda name: constants.append(name))
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(ErrorCode.BAD_JSON, f"not valid JSON: {exc}") from None
+    request_id = _request_id(raw) if isinstance(raw, dict) else None
+    event = raw.get("event") if isinstance(raw, dict) else None
+    named = event[:64] if isinstance(event, str) else None
     if constants:
-        request_id = _request_id(raw) if isinstance(raw, dict) else None
         raise ProtocolError(
             ErrorCode.BAD_JSON,
             f"{constants[0]} is not JSON (a browser's JSON.parse rejects it)",
-            raw["event"] if isinstance(raw, dict) and isinstance(raw.get("event"), str) else None,
+            named,
             request_id,
         )
     if _too_deep(raw):
-        raise ProtocolError(ErrorCode.INVALID_DATA, f"JSON nested deeper than {MAX_NESTING} levels")
+        raise ProtocolError(
+            ErrorCode.INVALID_DATA,
+            f"JSON nested deeper than {MAX_NESTING} levels",
+            named,
+            request_id,
+        )
     if not isinstance(raw, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message must be a JSON object")
-    event = raw.get("event")
     if not isinstance(event, str):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, 'a message needs a string "event"')
-    request_id = _request_id(raw)
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, 'a message needs a string "event"', None, request_id
+        )
     model = REQUEST_MODELS.get(event)
     if model is None:
         raise ProtocolError(
@@ -270,6 +282,41 @@ def encode(event: str, data: dict[str, Any], request_id: str | int | None = None
 def encode_value(value: Any) -> bytes:
     """Encode one JSON value the way :func:`encode` does, for frames built by hand."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+#: Stands in for ``seq`` while a message is encoded before its number is known.
+_SEQ_MARK: Final = 9_007_199_254_740_991
+
+
+@dataclass(frozen=True, slots=True)
+class SeqTemplate:
+    """An encoded event with a hole where its ``seq`` goes.
+
+    A shared log numbers a message and stores it in one atomic step, so the
+    bytes must exist before the number does: the log fills the hole.
+    """
+
+    head: bytes
+    tail: bytes
+
+    @classmethod
+    def encode(cls, event: str, build: Callable[[int], dict[str, Any]]) -> SeqTemplate:
+        """Encode ``build(seq)``'s data around a placeholder ``seq``.
+
+        The placeholder is the data's own top-level ``seq``; should a message
+        carry the same number, another placeholder is tried.
+        """
+        mark = _SEQ_MARK
+        while True:
+            payload = encode(event, build(mark))
+            needle = b'"seq":' + str(mark).encode()
+            if payload.count(needle) == 1:
+                head, _, tail = payload.partition(needle)
+                return cls(head + b'"seq":', tail)
+            mark -= 1
+
+    def fill(self, seq: int) -> bytes:
+        return b"".join((self.head, str(seq).encode(), self.tail))
 
 
 def error_event(error: ProtocolError) -> bytes:

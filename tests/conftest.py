@@ -73,27 +73,48 @@ def local_address(ws: ClientConnection) -> str:
 class RelayProcess:
     """``dispatch serve`` in a child process, as an operator runs it."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, log: Path | None = None) -> None:
         self.args = args
+        #: Where stderr goes; a file keeps a chatty relay from filling a pipe nobody reads.
+        self.log = log
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
         self.startup_line = ""
+        self.port = 0
 
     def start(self) -> RelayProcess:
+        """Start on a free port the first time, and on the same port again after that."""
+        stderr: Any = subprocess.PIPE if self.log is None else self.log.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dispatch_tui", "serve", "--port", "0", *self.args],
+            [sys.executable, "-m", "dispatch_tui", "serve", "--port", str(self.port), *self.args],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        if self.log is not None:
+            stderr.close()
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise AssertionError(f"relay did not start: {self.process.stderr.read()}")  # type: ignore[union-attr]
+            detail = self.log.read_text() if self.log else self.process.stderr.read()  # type: ignore[union-attr]
+            raise AssertionError(f"relay did not start: {detail}")
         self.startup_line = line.rstrip("\n")
         self.url = self.startup_line.rsplit(" ", 1)[-1]
+        self.port = int(self.url.rsplit(":", 1)[-1])
         return self
+
+    def kill(self) -> None:
+        """``kill -9``: no goodbye to clients, no journal flush."""
+        self.signal(signal.SIGKILL)
+        self.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        assert self.process is not None
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
     @property
     def pid(self) -> int:
@@ -113,9 +134,7 @@ class RelayProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
         if self.process is not None:
-            for stream in (self.process.stdout, self.process.stderr):
-                if stream is not None:
-                    stream.close()
+            self._close_pipes()
 
 
 @pytest.fixture

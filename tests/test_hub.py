@@ -142,3 +142,15 @@ def test_encode_keeps_seed_field_order_and_unicode() -> None:
     assert frame.startswith(b'{"event":"client_message","data":{"from":"1.2.3.4:5","message":"')
     assert "é".encode() in frame
     assert json.loads(frame)["id"] == "id1"
+
+
+def test_a_seq_template_fills_only_the_top_level_seq() -> None:
+    """A message that itself carries the placeholder number cannot confuse the filling."""
+    from dispatch_tui.protocol import _SEQ_MARK, SeqTemplate
+
+    def build(seq: int) -> dict[str, object]:
+        return {"message": {"seq": _SEQ_MARK}, "seq": seq, "ts": "now"}
+
+    template = SeqTemplate.encode("client_message", build)
+    filled = json.loads(template.fill(42))
+    assert filled["data"] == {"message": {"seq": _SEQ_MARK}, "seq": 42, "ts": "now"}

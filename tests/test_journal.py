@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from dispatch_tui.protocol import encode
 from dispatch_tui.server.journal import Entry, Journal, Retention
 
@@ -100,3 +102,49 @@ async def test_memory_journal_serves_history(tmp_path: Path) -> None:
     page = await journal.read("r", since=None, limit=10)
     assert len(page.payloads) == 1
     journal.close()
+
+
+async def test_a_stored_seq_is_never_replaced_and_a_conflict_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = await started(tmp_path / "j.sqlite3")
+    first = Entry(1, "r", "client_message", encode("client_message", {"seq": 1, "m": "first"}))
+    other = Entry(1, "r", "client_message", encode("client_message", {"seq": 1, "m": "other"}))
+    journal.append(first)
+    journal.append(first, from_log=True)
+    await journal.flush()
+    assert "arrived again" not in caplog.text, "the same message twice is expected and silent"
+    journal.append(other, from_log=True)
+    await journal.flush()
+    page = await journal.read("r", 0, 10)
+    assert page.payloads == [first.payload]
+    assert "seq 1 arrived again with other content" in caplog.text
+    journal.close()
+
+
+async def test_the_log_cursor_and_cluster_facts_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = await started(path)
+    journal.append(entry(7))
+    journal.append(entry(5), from_log=True)
+    journal.remember("redis_epoch", "12e45")
+    await journal.flush()
+    journal.close()
+    reopened = await started(path)
+    assert reopened.log_cursor == 5, "only entries read from the shared log move the cursor"
+    assert reopened.last_seq == 7
+    assert reopened.remembered("redis_epoch") == "12e45"
+    reopened.close()
+
+
+async def test_retention_keeps_the_newest_messages_across_a_jump_in_seq(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = await started(path, Retention(max_messages=3))
+    for seq in (1, 2, 3, 1_000_004):
+        journal.append(entry(seq))
+    await journal.flush()
+    journal.close()
+    reopened = await started(path, Retention(max_messages=3))
+    kept = [json.loads(p)["data"]["seq"] for p in (await reopened.read("r", 0, 10)).payloads]
+    assert kept == [2, 3, 1_000_004]
+    reopened.close()

@@ -393,3 +393,27 @@ async def test_a_dead_peer_leaves_its_rooms_within_the_keepalive_bound(tmp_path:
             dead.transport.abort()
     finally:
         await relay.stop()
+
+
+async def test_a_rate_limited_message_is_refused_with_its_id(tmp_path: Path) -> None:
+    """A script can tell which message was dropped: the refusal echoes its ``id``."""
+    relay = await relay_with(tmp_path, rate_limit=RateLimit(per_second=0.01, burst=2, strikes=50))
+    try:
+        async with client(relay.url) as sender:
+            for number in range(5):
+                await request(
+                    sender, "send_to_room", {"room_name": "ops", "message": number}, id=f"m{number}"
+                )
+            replies = {}
+            for _ in range(5):
+                message = await recv_json(sender)
+                replies[message["id"]] = message
+            assert [replies[f"m{n}"]["event"] for n in range(5)] == ["sent"] * 2 + ["error"] * 3
+            for number in range(2, 5):
+                refused = replies[f"m{number}"]["data"]
+                assert refused["code"] == "rate_limited"
+                assert refused["event"] == "send_to_room"
+            await sender.send("{not json")
+            assert (await recv_json(sender))["data"]["code"] == "rate_limited"
+    finally:
+        await relay.stop()

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 from dispatch_tui import protocol as p
 from dispatch_tui.server.auth import OPEN_ROLE, Role
-from dispatch_tui.server.broker import Broker, Delivery
+from dispatch_tui.server.broker import Broker, BrokerUnavailable, Delivery, Outgoing, Presence
 from dispatch_tui.server.calls import TranscriptSegment
-from dispatch_tui.server.journal import Entry, Journal
+from dispatch_tui.server.journal import Entry, Journal, JournalError
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class Hub:
         self.rooms: dict[str, dict[str, Session]] = {}
         self.status: dict[str, Any] = {"source": "off", "agent": "off"}
         self.transcript_sink: TranscriptSink | None = None
-        broker.attach(self.deliver)
+        broker.attach(self)
         self._handlers: dict[str, Callable[[Session, Any, p.Request], Awaitable[None]]] = {
             "send_to_all": self._send_to_all,
             "join_room": self._join_room,
@@ -155,6 +155,7 @@ class Hub:
         }
         self.reply(session, "welcome", welcome)
         self.reply(session, "status", self.status)
+        self.broker.touch_presence()
         return session
 
     def disconnect(self, session: Session) -> None:
@@ -162,6 +163,7 @@ class Hub:
         for room in list(session.rooms):
             self._remove_member(session, room)
         self.sessions.pop(session.client_id, None)
+        self.broker.touch_presence()
 
     def reply(
         self,
@@ -173,24 +175,41 @@ class Hub:
         self.outbox.send((session,), p.encode(event, data, request_id))
 
     async def handle(self, session: Session, text: str | bytes) -> None:
-        """Do one request; a bad one becomes an ``error`` reply to its sender."""
-        if session.messages is not None and not session.messages.take(time.monotonic()):
-            self._refuse_flood(session)
-            return
+        """Do one request; a bad one becomes an ``error`` reply to its sender.
+
+        Every ``error`` carries the request's ``id`` when the frame had one.
+        """
+        flooding = session.messages is not None and not session.messages.take(time.monotonic())
+        request: p.Request | None = None
         try:
             request = p.parse_request(text)
+            if flooding:
+                self._refuse_flood(session, request.event, request.id)
+                return
             handler = self._handlers[request.event]
             await handler(session, request.data, request)
         except p.ProtocolError as error:
+            if flooding:
+                self._refuse_flood(session, error.event, error.request_id)
+                return
             self.outbox.send((session,), p.error_event(error))
+        except (BrokerUnavailable, JournalError) as exc:
+            assert request is not None
+            logger.warning("%s from %s not done: %s", request.event, session.client_id, exc)
+            refusal = p.ProtocolError(p.ErrorCode.UNAVAILABLE, str(exc), request.event, request.id)
+            self.outbox.send((session,), p.error_event(refusal))
 
-    def _refuse_flood(self, session: Session) -> None:
+    def _refuse_flood(
+        self, session: Session, event: str | None, request_id: str | int | None
+    ) -> None:
         """``rate_limited`` for a message over the limit; 1008 for a client that keeps on."""
         if session.closing:
             return
         assert session.strikes is not None
         if session.strikes.take(time.monotonic()):
-            error = p.ProtocolError(p.ErrorCode.RATE_LIMITED, "too many messages: slow down")
+            error = p.ProtocolError(
+                p.ErrorCode.RATE_LIMITED, "too many messages: slow down", event, request_id
+            )
             self.outbox.send((session,), p.error_event(error))
             return
         logger.warning("closing %s (%s): rate limit exceeded", session.client_id, session.address)
@@ -212,7 +231,7 @@ class Hub:
         self.outbox.send(list(self.sessions.values()), p.encode("status", updated))
 
     def deliver(self, delivery: Delivery) -> int:
-        """Write one message to its local recipients (called by the broker)."""
+        """Write one message to its local recipients; returns how many took it."""
         if delivery.room is None:
             members: Iterable[Session] = self.sessions.values()
         else:
@@ -222,6 +241,31 @@ class Hub:
         else:
             recipients = [s for s in members if s.client_id != delivery.exclude]
         return self.outbox.send(recipients, delivery.payload)
+
+    def receive(self, delivery: Delivery) -> None:
+        """One entry of the shared log (any relay's): deliver it here and journal it."""
+        self.deliver(delivery)
+        entry = Entry(delivery.seq, delivery.room, delivery.event, delivery.payload)
+        try:
+            self.journal.append(entry, from_log=True)
+        except JournalError as exc:
+            logger.error("seq %d not journaled: %s", delivery.seq, exc)
+
+    def presence(self) -> Presence:
+        """This relay's clients and room counts, for the other relays."""
+        clients = {s.client_id: _client_entry(s) for s in self.sessions.values()}
+        return Presence(clients, self._local_room_counts())
+
+    def broker_state(self, available: bool, detail: str | None) -> None:
+        """Tell every client whether messages can be stored (Redis reachable)."""
+        self.set_status(redis="connected" if available else "unavailable", redis_detail=detail)
+
+    def _local_room_counts(self) -> dict[str, int]:
+        return {name: len(members) for name, members in self.rooms.items() if members}
+
+    def _local_recipients(self, room: str | None, exclude: str | None) -> int:
+        members = self.sessions if room is None else self.rooms.get(room, {})
+        return len(members) - (exclude is not None and exclude in members)
 
     async def publish(
         self,
@@ -235,13 +279,20 @@ class Hub:
         """Number, journal and fan out one message; returns its ``seq``.
 
         ``build(seq, ts)`` makes the event's data. ``on_durable(seq, recipients)``
-        runs once the journal has committed it.
+        runs once the journal has committed it (and, on a cluster, the shared
+        log holds it). Raises :class:`BrokerUnavailable` when it cannot be stored.
         """
-        seq = await self.broker.next_seq()
-        payload = p.encode(event, build(seq, p.now_iso()))
-        recipients = self.broker.publish(Delivery(payload, room, exclude, seq, event))
+        ts = p.now_iso()
+        template = p.SeqTemplate.encode(event, lambda seq: build(seq, ts))
+        appended = await self.broker.append(Outgoing(template, room, exclude, event))
+        delivery = appended.delivery
+        if self.broker.delivers:
+            recipients = self._local_recipients(room, exclude) + appended.remote_recipients
+        else:
+            recipients = self.deliver(delivery)
+        seq = delivery.seq
         callback = None if on_durable is None else (lambda: on_durable(seq, recipients))
-        self.journal.append(Entry(seq, room, event, payload), callback)
+        self.journal.append(Entry(seq, room, event, delivery.payload), callback)
         return seq
 
     def _check_room(self, session: Session, room: str, request: p.Request) -> None:
@@ -300,7 +351,9 @@ class Hub:
         session.rooms[room] = None
         members = self.rooms.setdefault(room, {})
         members[session.client_id] = session
-        self.reply(session, "room_joined", {"room_name": room, "clients": len(members)}, request.id)
+        await self.broker.presence_changed()
+        clients = len(members) + await self._remote_count(room)
+        self.reply(session, "room_joined", {"room_name": room, "clients": clients}, request.id)
 
     async def _leave_room(self, session: Session, data: p.LeaveRoom, request: p.Request) -> None:
         room = data.room_name if data.room_name is not None else session.latest_room
@@ -310,6 +363,8 @@ class Hub:
                 p.ErrorCode.NOT_FOUND, f"not in {what}", request.event, request.id
             )
         remaining = self._remove_member(session, room)
+        await self.broker.presence_changed()
+        remaining += await self._remote_count(room)
         self.reply(session, "room_left", {"room_name": room, "clients": remaining}, request.id)
 
     def _remove_member(self, session: Session, room: str) -> int:
@@ -322,34 +377,49 @@ class Hub:
             del self.rooms[room]
         return len(members)
 
+    async def _remote_count(self, room: str) -> int:
+        remote = await self.broker.remote_presence(with_clients=False)
+        return sum(presence.rooms.get(room, 0) for presence in remote or ())
+
     async def _list_rooms(self, session: Session, data: p.ListRooms, request: p.Request) -> None:
-        rooms = {name: len(members) for name, members in self.rooms.items() if members}
-        self.reply(session, "rooms_list", {"rooms": rooms}, request.id)
+        """Member counts over every relay of the cluster (``partial`` if some are unknown)."""
+        rooms = self._local_room_counts()
+        remote = await self.broker.remote_presence(with_clients=False)
+        for presence in remote or ():
+            for name, count in presence.rooms.items():
+                if count > 0:
+                    rooms[name] = rooms.get(name, 0) + count
+        reply: dict[str, Any] = {"rooms": rooms}
+        if remote is None:
+            reply["partial"] = True
+        self.reply(session, "rooms_list", reply, request.id)
 
     async def _list_clients(
         self, session: Session, data: p.ListClients, request: p.Request
     ) -> None:
+        """Clients on every relay of the cluster (``partial`` if some are unknown)."""
         if data.room_name is None:
             listed: Iterable[Session] = self.sessions.values()
         else:
             listed = self.rooms.get(data.room_name, {}).values()
-        clients = [
-            {
-                "address": s.address,
-                "room": s.latest_room,
-                "rooms": list(s.rooms),
-                "name": s.name,
-                "client_id": s.client_id,
-                "role": s.role.name,
-            }
-            for s in listed
-        ]
-        self.reply(session, "clients_list", {"clients": clients}, request.id)
+        clients = [_client_entry(s) for s in listed]
+        remote = await self.broker.remote_presence()
+        for presence in remote or ():
+            clients.extend(
+                entry
+                for entry in presence.clients.values()
+                if data.room_name is None or data.room_name in entry.get("rooms", ())
+            )
+        reply: dict[str, Any] = {"clients": clients}
+        if remote is None:
+            reply["partial"] = True
+        self.reply(session, "clients_list", reply, request.id)
 
     async def _identify(self, session: Session, data: p.Identify, request: p.Request) -> None:
         """Sets the display name; an authenticated user keeps the auth file's name."""
         if session.user is None:
             session.name = data.name
+            self.broker.touch_presence()
         self.reply(
             session,
             "identified",
@@ -405,6 +475,18 @@ class Hub:
             request.event,
             request.id,
         )
+
+
+def _client_entry(session: Session) -> dict[str, Any]:
+    """One ``clients_list`` entry: the seed's ``address`` and ``room``, extensions after."""
+    return {
+        "address": session.address,
+        "room": session.latest_room,
+        "rooms": list(session.rooms),
+        "name": session.name,
+        "client_id": session.client_id,
+        "role": session.role.name,
+    }
 
 
 def _forbidden(session: Session, what: str, request: p.Request) -> p.ProtocolError:

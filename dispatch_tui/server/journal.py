@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_room_seq ON messages (room, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -69,6 +70,16 @@ class Retention:
 class _Write:
     entry: Entry
     on_durable: Callable[[], None] | None
+    #: Read from the shared log: it moves the log cursor on.
+    from_log: bool = False
+
+
+@dataclass(slots=True)
+class _Remember:
+    """A cluster fact (the Redis epoch) to keep beside the messages."""
+
+    key: str
+    value: str
 
 
 @dataclass(slots=True)
@@ -86,6 +97,10 @@ class _Barrier:
 
 
 _STOP = object()
+_RAISE_META = (
+    "INSERT INTO meta VALUES (?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"
+)
 
 
 class JournalError(RuntimeError):
@@ -102,6 +117,8 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_seq = 0
+        self._log_cursor = 0
+        self._cluster: dict[str, str] = {}
         self._ready = threading.Event()
         self._open_error: BaseException | None = None
         self._failed: BaseException | None = None
@@ -110,6 +127,20 @@ class Journal:
     def last_seq(self) -> int:
         """The highest ``seq`` ever written, including pruned ones."""
         return self._last_seq
+
+    @property
+    def log_cursor(self) -> int:
+        """The ``seq`` of the last shared-log entry committed here (0: none yet)."""
+        return self._log_cursor
+
+    def remembered(self, key: str) -> str | None:
+        """A cluster fact stored with :meth:`remember`, as it was at start."""
+        return self._cluster.get(key)
+
+    def remember(self, key: str, value: str) -> None:
+        """Store a cluster fact in the same order as the messages around it."""
+        self._cluster[key] = value
+        self._queue.put(_Remember(key, value))
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Open the database and start the writer thread."""
@@ -122,11 +153,22 @@ class Journal:
         if self._open_error is not None:
             raise JournalError(f"cannot open journal {self.path}: {self._open_error}")
 
-    def append(self, entry: Entry, on_durable: Callable[[], None] | None = None) -> None:
-        """Queue one entry; ``on_durable`` runs on the loop after its commit."""
+    def append(
+        self,
+        entry: Entry,
+        on_durable: Callable[[], None] | None = None,
+        *,
+        from_log: bool = False,
+    ) -> None:
+        """Queue one entry; ``on_durable`` runs on the loop after its commit.
+
+        An entry whose ``seq`` is stored already is not written again (the
+        journal never replaces a message); ``from_log`` entries also move the
+        shared-log cursor, so a restarted relay reads on from there.
+        """
         if self._failed is not None:
             raise JournalError(f"journal write failed earlier: {self._failed}")
-        self._queue.put(_Write(entry, on_durable))
+        self._queue.put(_Write(entry, on_durable, from_log))
 
     async def read(
         self, room: str | None, since: int | None, limit: int, max_bytes: int = 1 << 20
@@ -204,6 +246,9 @@ class Journal:
         row = db.execute("SELECT max(seq) FROM messages").fetchone()
         meta = db.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
         self._last_seq = max(row[0] or 0, meta[0] if meta else 0)
+        cursor = db.execute("SELECT value FROM meta WHERE key = 'log_cursor'").fetchone()
+        self._log_cursor = cursor[0] if cursor else 0
+        self._cluster = dict(db.execute("SELECT key, value FROM cluster").fetchall())
         self._prune(db)
         return db
 
@@ -225,6 +270,8 @@ class Journal:
                     item.done(exc)
             elif isinstance(item, _Barrier):
                 item.done(None)
+            elif isinstance(item, _Remember):
+                self._store_fact(db, item)
         self._commit(db, writes)
         return True
 
@@ -237,14 +284,16 @@ class Journal:
             for w in writes
         ]
         high = max(w.entry.seq for w in writes)
+        cursor = max((w.entry.seq for w in writes if w.from_log), default=0)
         try:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?)", rows)
-            db.execute(
-                "INSERT INTO meta VALUES ('last_seq', ?) ON CONFLICT(key) "
-                "DO UPDATE SET value = max(value, excluded.value)",
-                (high,),
-            )
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+            if db.total_changes - before < len(rows):
+                self._report_conflicts(db, rows)
+            db.execute(_RAISE_META, ("last_seq", high))
+            if cursor:
+                db.execute(_RAISE_META, ("log_cursor", cursor))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             logger.error("journal commit of %d messages failed: %s", len(rows), exc)
@@ -253,9 +302,38 @@ class Journal:
                 db.execute("ROLLBACK")
             return
         self._last_seq = max(self._last_seq, high)
+        self._log_cursor = max(self._log_cursor, cursor)
         callbacks = [w.on_durable for w in writes if w.on_durable is not None]
         if callbacks and self._loop is not None:
             self._loop.call_soon_threadsafe(_run_all, callbacks)
+
+    @staticmethod
+    def _report_conflicts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Log every ``seq`` that arrived again with other content (the stored one stays).
+
+        The same message arriving twice (a relay's own message read back from
+        the shared log) is expected and silent.
+        """
+        wanted = {row[0]: row[4] for row in rows}
+        seqs = list(wanted)
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT seq, payload FROM messages WHERE seq IN ({marks})"
+            for seq, stored in db.execute(query, chunk):
+                if stored != wanted[seq]:
+                    logger.error("seq %d arrived again with other content; kept the first", seq)
+
+    @staticmethod
+    def _store_fact(db: sqlite3.Connection, fact: _Remember) -> None:
+        try:
+            db.execute(
+                "INSERT INTO cluster VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (fact.key, fact.value),
+            )
+        except sqlite3.Error as exc:
+            logger.error("journal could not store %s: %s", fact.key, exc)
 
     def _select(self, db: sqlite3.Connection, read: _Read) -> Page:
         """After ``since``: the oldest first; without it: the newest, kept in order.
@@ -288,7 +366,12 @@ class Journal:
         max_age = self.retention.max_age_seconds
         try:
             if keep is not None:
-                db.execute("DELETE FROM messages WHERE seq <= ?", (self._last_seq - keep,))
+                # By rank, not by number: ``seq`` may jump (a cluster that lost Redis).
+                db.execute(
+                    "DELETE FROM messages WHERE seq < "
+                    "(SELECT seq FROM messages ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    (max(keep - 1, 0),),
+                )
             if max_age is not None:
                 db.execute("DELETE FROM messages WHERE created < ?", (time.time() - max_age,))
         except sqlite3.Error as exc:

@@ -183,6 +183,8 @@ class Relay:
         self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings)
         self.hub.transcript_sink = self.pipeline.feed
         self.hub.status["agent"] = "off" if self.agent is None else "ready"
+        if broker.delivers:
+            self.hub.status["redis"] = "connected"
         if self.agent is not None:
             self.agent.on_health = self._agent_health
         await broker.start()
@@ -208,7 +210,8 @@ class Relay:
             return LocalBroker(self.journal.last_seq)
         from dispatch_tui.server.redis_broker import RedisBroker
 
-        return RedisBroker(self.settings.redis_url, self.journal)
+        keep = self.settings.retention.max_messages
+        return RedisBroker(self.settings.redis_url, self.journal, keep or 1_000_000)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run a feeder (upstream source, demo) until the relay stops."""
@@ -236,9 +239,12 @@ class Relay:
         self.require_hub().set_status(agent="ready" if ok else "error", detail=detail)
 
     def health(self) -> dict[str, Any]:
+        """``/healthz``: ``status`` is ``degraded`` (with the reason) while Redis is away."""
         hub = self.require_hub()
+        degraded = hub.broker.degraded
         return {
-            "status": "ok",
+            "status": "ok" if degraded is None else "degraded",
+            **({} if degraded is None else {"reason": degraded}),
             "clients": len(hub.sessions),
             "rooms": len(hub.rooms),
             "source": hub.status.get("source", "off"),
@@ -269,7 +275,13 @@ class Relay:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?", 1)[0] == "/healthz":
-            return _response(http.HTTPStatus.OK, json.dumps(self.health()), "application/json")
+            health = self.health()
+            code = (
+                http.HTTPStatus.OK
+                if health["status"] == "ok"
+                else http.HTTPStatus.SERVICE_UNAVAILABLE
+            )
+            return _response(code, json.dumps(health), "application/json")
         cap = self.settings.max_connections_per_address
         if cap and self._per_address[_host_of(connection)] >= cap:
             logger.warning("refused %s: over %d connections", _host_of(connection), cap)

@@ -1,0 +1,342 @@
+"""Several ``dispatch serve`` processes on one real ``redis-server``, through faults.
+
+Relays are killed with SIGKILL and Redis is stopped and started again (with
+AOF and without persistence); every acknowledged message must still be in
+every relay's ``history``, and no ``seq`` may be handed out twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import RelayProcess, client, recv_event, request
+from tests.redis_server import RedisServer
+
+ROOM = "ops"
+
+
+@pytest.fixture
+def redis_servers(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    started: list[RedisServer] = []
+
+    def make(persistence: bool = False) -> RedisServer:
+        directory = tmp_path / f"redis-{len(started)}"
+        directory.mkdir()
+        server = RedisServer(directory, persistence).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.kill()
+
+
+def relays(
+    relay_process: type[RelayProcess], tmp_path: Path, redis_url: str, count: int
+) -> list[RelayProcess]:
+    return [
+        relay_process(
+            "--db", str(tmp_path / f"relay-{n}.sqlite3"), "--redis", redis_url,
+            log=tmp_path / f"relay-{n}.log",
+        ).start()
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def health(relay: RelayProcess) -> tuple[int, dict[str, Any]]:
+    url = relay.url.replace("ws://", "http://") + "/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+async def wait_for_health(relay: RelayProcess, status: int, timeout: float = 30) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            code, body = await asyncio.to_thread(health, relay)
+            if code == status:
+                return body
+            await asyncio.sleep(0.2)
+
+
+_ids = itertools.count(1)
+
+
+async def ask(ws: ClientConnection, event: str, data: Any = None) -> dict[str, Any]:
+    """Send one request and return the reply that carries its id."""
+    request_id = next(_ids)
+    await request(ws, event, data, id=request_id)
+    async with asyncio.timeout(30):
+        while True:
+            message = json.loads(await ws.recv())
+            if message.get("id") == request_id:
+                assert isinstance(message, dict)
+                return message
+
+
+async def member(stack: AsyncExitStack, url: str, name: str) -> ClientConnection:
+    ws = await stack.enter_async_context(client(url))
+    assert (await ask(ws, "identify", {"name": name}))["event"] == "identified"
+    assert (await ask(ws, "join_room", {"room_name": ROOM}))["event"] == "room_joined"
+    return ws
+
+
+async def history_seqs(url: str, room: str | None = ROOM) -> dict[int, Any]:
+    """Every stored message of a stream on one relay: seq to message."""
+    found: dict[int, Any] = {}
+    since = 0
+    async with client(url) as ws:
+        while True:
+            data: dict[str, Any] = {"since": since, "limit": 1000}
+            if room is not None:
+                data["room_name"] = room
+            page = (await ask(ws, "history", data))["data"]
+            for message in page["messages"]:
+                found[message["data"]["seq"]] = message["data"]["message"]
+                since = max(since, message["data"]["seq"])
+            if not page["has_more"]:
+                return found
+
+
+async def wait_for_history(url: str, expected: dict[int, Any], timeout: float = 30) -> None:
+    """Until the relay's history holds every expected (seq, message), each exactly as sent."""
+    stored: dict[int, Any] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                stored = await history_seqs(url)
+                if all(stored.get(seq) == message for seq, message in expected.items()):
+                    return
+                await asyncio.sleep(0.3)
+    except TimeoutError:
+        missing = sorted(seq for seq in expected if stored.get(seq) != expected[seq])
+        raise AssertionError(f"{url} history lacks seqs {missing[:20]}") from None
+
+
+async def collect(ws: ClientConnection, into: list[dict[str, Any]]) -> None:
+    """Append every client_message a connection receives until it closes."""
+    try:
+        async for frame in ws:
+            message = json.loads(frame)
+            if message.get("event") == "client_message":
+                into.append(message["data"])
+    except ConnectionClosed:
+        pass
+
+
+async def test_three_relays_act_as_one_room_with_one_seq_and_shared_presence(
+    relay_process: type[RelayProcess],
+    redis_servers: Callable[..., RedisServer],
+    tmp_path: Path,
+) -> None:
+    redis_server = redis_servers()
+    first, second, third = relays(relay_process, tmp_path, redis_server.url, 3)
+    async with AsyncExitStack() as stack:
+        alpha = await member(stack, first.url, "Alpha")
+        bravo = await member(stack, second.url, "Bravo")
+        charlie = await member(stack, third.url, "Charlie")
+
+        for relay in (first, second, third):
+            async with client(relay.url) as probe:
+                rooms = (await ask(probe, "list_rooms"))["data"]["rooms"]
+                assert rooms.get(ROOM) == 3, (relay.url, rooms)
+        listed = (await ask(alpha, "list_clients"))["data"]["clients"]
+        assert sorted(c["name"] for c in listed) == ["Alpha", "Bravo", "Charlie"]
+        assert all(c["room"] == ROOM and ":" in c["address"] for c in listed)
+        in_room = (await ask(bravo, "list_clients", {"room_name": ROOM}))["data"]["clients"]
+        assert len(in_room) == 3
+
+        sent = await ask(alpha, "send_to_room", {"room_name": ROOM, "message": "units roll"})
+        assert sent["event"] == "sent" and sent["data"]["recipients"] == 2
+        for listener in (bravo, charlie):
+            got = (await recv_event(listener, "client_message"))["data"]
+            assert got["message"] == "units roll"
+            assert got["seq"] == sent["data"]["seq"]
+            assert got["from"].count(":") == 1
+
+        third.kill()
+        async with asyncio.timeout(25):
+            while True:
+                rooms = (await ask(alpha, "list_rooms"))["data"]["rooms"]
+                if rooms.get(ROOM) == 2:
+                    break
+                await asyncio.sleep(0.5)
+        names = [c["name"] for c in (await ask(bravo, "list_clients"))["data"]["clients"]]
+        assert sorted(names) == ["Alpha", "Bravo"]
+        sent = await ask(alpha, "send_to_room", {"room_name": ROOM, "message": "two left"})
+        assert sent["data"]["recipients"] == 1
+
+
+class Publisher:
+    """Sends numbered messages, each until a relay acknowledges it, moving on a failure."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+        self.acked: dict[int, Any] = {}
+        self.moves = 0
+
+    async def run(self, numbers: range, between: Callable[[int], Any]) -> None:
+        pending = list(numbers)
+        url_index = 0
+        while pending:
+            try:
+                async with client(self.urls[url_index % len(self.urls)]) as ws:
+                    while pending:
+                        number = pending[0]
+                        reply = await ask(
+                            ws, "send_to_room", {"room_name": ROOM, "message": number}
+                        )
+                        if reply["event"] == "sent":
+                            self.acked[reply["data"]["seq"]] = number
+                            pending.pop(0)
+                            await between(number)
+                        else:
+                            assert reply["data"]["code"] == "unavailable", reply
+                            await asyncio.sleep(0.2)
+            except (ConnectionClosed, OSError, TimeoutError):
+                url_index += 1
+                self.moves += 1
+                await asyncio.sleep(0.1)
+
+
+async def test_a_killed_relay_loses_nothing_and_catches_up_from_the_log(
+    relay_process: type[RelayProcess],
+    redis_servers: Callable[..., RedisServer],
+    tmp_path: Path,
+) -> None:
+    redis_server = redis_servers(persistence=True)
+    doomed, survivor = relays(relay_process, tmp_path, redis_server.url, 2)
+    received: list[dict[str, Any]] = []
+    async with AsyncExitStack() as stack:
+        listener = await member(stack, survivor.url, "listener")
+        reader = asyncio.create_task(collect(listener, received))
+        publisher = Publisher([doomed.url, survivor.url])
+
+        async def kill_midway(number: int) -> None:
+            if number == 40:
+                doomed.kill()
+
+        await asyncio.wait_for(publisher.run(range(100), kill_midway), 120)
+        assert publisher.moves >= 1, "the publisher moved to the surviving relay"
+        async with asyncio.timeout(30):
+            while len({m["seq"] for m in received}) < len(publisher.acked):
+                await asyncio.sleep(0.1)
+        await listener.close()
+        await reader
+
+    seqs = [m["seq"] for m in received]
+    assert len(seqs) == len(set(seqs)), "no message reached the listener twice"
+    by_seq = {m["seq"]: m["message"] for m in received}
+    for seq, number in publisher.acked.items():
+        assert by_seq.get(seq) == number, f"acknowledged message {number} (seq {seq}) missing"
+    assert sorted(publisher.acked.values())[:1] == [0] and max(publisher.acked.values()) == 99
+
+    doomed.start()
+    await wait_for_history(doomed.url, publisher.acked)
+    await wait_for_history(survivor.url, publisher.acked)
+
+
+@pytest.mark.parametrize("persistence", [True, False], ids=["aof", "no-persistence"])
+async def test_redis_restart_keeps_every_acknowledged_message_and_seq_moves_on(
+    relay_process: type[RelayProcess],
+    redis_servers: Callable[..., RedisServer],
+    tmp_path: Path,
+    persistence: bool,
+) -> None:
+    redis_server = redis_servers(persistence=persistence)
+    first, second = relays(relay_process, tmp_path, redis_server.url, 2)
+    acked: dict[int, Any] = {}
+    order: list[int] = []
+    async with AsyncExitStack() as stack:
+        alpha = await member(stack, first.url, "Alpha")
+        bravo = await member(stack, second.url, "Bravo")
+
+        async def send(ws: ClientConnection, message: Any) -> dict[str, Any]:
+            reply = await ask(ws, "send_to_room", {"room_name": ROOM, "message": message})
+            if reply["event"] == "sent":
+                assert reply["data"]["seq"] not in acked, "a seq was handed out twice"
+                acked[reply["data"]["seq"]] = message
+                order.append(reply["data"]["seq"])
+            return reply
+
+        for number in range(10):
+            assert (await send(alpha, f"before {number}"))["event"] == "sent"
+            assert (await recv_event(bravo, "client_message"))["data"]["message"] == (
+                f"before {number}"
+            )
+
+        redis_server.stop()
+        body = await wait_for_health(first, 503)
+        assert body["status"] == "degraded" and "Redis" in body["reason"]
+        status = await recv_event(alpha, "status")
+        assert status["data"]["redis"] == "unavailable"
+
+        during = await send(alpha, "during the outage")
+        assert during["event"] in {"sent", "error"}
+        if during["event"] == "error":
+            assert during["data"]["code"] == "unavailable"
+        rooms = await ask(alpha, "list_rooms")
+        assert rooms["event"] == "rooms_list", "the connection stays open and answers"
+
+        redis_server.start()
+        await wait_for_health(first, 200)
+        await wait_for_health(second, 200)
+
+        async with asyncio.timeout(20):
+            while True:
+                reply = await send(alpha, "after")
+                if reply["event"] == "sent":
+                    break
+                await asyncio.sleep(0.2)
+        got = await recv_event(bravo, "client_message", timeout=20)
+        while got["data"]["message"] != "after":
+            got = await recv_event(bravo, "client_message", timeout=20)
+        assert (await send(bravo, "and back"))["event"] == "sent"
+        got = await recv_event(alpha, "client_message", timeout=20)
+        assert got["data"]["message"] == "and back"
+
+    assert order == sorted(order), "seq never goes backwards"
+    for relay in (first, second):
+        await wait_for_history(relay.url, acked)
+
+
+async def test_relays_keep_their_clients_while_redis_is_away(
+    relay_process: type[RelayProcess],
+    redis_servers: Callable[..., RedisServer],
+    tmp_path: Path,
+) -> None:
+    """Every request is answered during an outage; the lists say they are partial."""
+    redis_server = redis_servers()
+    (only,) = relays(relay_process, tmp_path, redis_server.url, 1)
+    async with client(only.url) as ws:
+        await ask(ws, "join_room", {"room_name": ROOM})
+        redis_server.kill()
+        await wait_for_health(only, 503)
+        for event, data in [("send_to_room", {"room_name": ROOM, "message": 1}),
+                            ("send_to_all", {"message": 2})]:  # fmt: skip
+            reply = await ask(ws, event, data)
+            assert reply["event"] == "error" and reply["data"]["code"] == "unavailable"
+            assert reply["data"]["event"] == event
+        rooms = await ask(ws, "list_rooms")
+        assert rooms["data"] == {"rooms": {ROOM: 1}, "partial": True}
+        clients = await ask(ws, "list_clients")
+        assert clients["data"]["partial"] is True
+        assert (await ask(ws, "history", {"room_name": ROOM}))["event"] == "history"
+        redis_server.start()
+        await wait_for_health(only, 200)
+        reply = await ask(ws, "send_to_room", {"room_name": ROOM, "message": 3})
+        assert reply["event"] == "sent"
