@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from enum import IntEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -350,6 +350,10 @@ def _run(work: Coroutine[Any, Any, None]) -> None:
         raise typer.Exit(int(Exit.OK)) from None
 
 
+#: Seconds a message refused as ``unavailable`` (the cluster's Redis away) is retried.
+UNAVAILABLE_PATIENCE = 30.0
+
+
 async def _deliver(client: DispatchClient, event: str, data: dict[str, Any]) -> dict[str, Any]:
     """Send one request until a relay acknowledges it, moving on to the next relay if need be.
 
@@ -357,20 +361,58 @@ async def _deliver(client: DispatchClient, event: str, data: dict[str, Any]) -> 
     away before replying and other relays were named, the request is sent
     again on the next one that answers, so a publisher outlives a relay's
     kill -9; the price is a possible duplicate, if the lost relay had already
-    relayed it. Each relay is given the request at most once.
+    relayed it. Each relay is given the request at most once. A refusal as
+    ``unavailable`` (nothing was stored, sending again is safe) is retried for
+    :data:`UNAVAILABLE_PATIENCE` seconds.
     """
-    from dispatch_tui.client import ConnectionFailed
+    import asyncio
+    import time
+
+    from dispatch_tui.client import ConnectionFailed, ServerRefused
 
     attempts = len(client.urls)
-    for attempt in range(1, attempts + 1):
+    attempt = 1
+    patience = time.monotonic() + UNAVAILABLE_PATIENCE
+    while True:
         try:
             return await client.request(event, data)
         except ConnectionFailed as exc:
             if attempt == attempts:
                 raise
+            attempt += 1
             sys.stderr.write(f"dispatch: {client.url}: {exc}; moving to the next relay\n")
             await client.failover(replay=False)
-    raise AssertionError("unreachable")
+        except ServerRefused as exc:
+            if exc.code != "unavailable" or time.monotonic() > patience:
+                raise
+            sys.stderr.write(f"dispatch: {exc.message}; trying again\n")
+            await asyncio.sleep(1.0)
+
+
+async def _one(body: Any) -> AsyncIterator[Any]:
+    yield body
+
+
+async def _stdin_messages(as_json: bool) -> AsyncIterator[Any]:
+    """Each non-blank stdin line as it arrives, so a producer can pipe a live stream in.
+
+    A daemon thread reads, so a blocked read never holds up the exit.
+    """
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while (line := await lines.get()) is not None:
+        if line.strip():
+            yield _parse_message(line.rstrip("\r\n"), as_json)
 
 
 def _print_json(value: Any) -> None:
@@ -406,15 +448,13 @@ def send(
     """Send a message to a room or to everyone."""
     if (room is None) == (not to_all):
         fail(Exit.USAGE, "give exactly one of --room ROOM or --all")
-    if message is None or message == "-":
-        lines = [line.rstrip("\r\n") for line in sys.stdin]
-        messages = [_parse_message(line, as_json) for line in lines if line.strip()]
-    else:
-        messages = [_parse_message(message, as_json)]
+    stream = message is None or message == "-"
+    single = None if stream else _parse_message(message or "", as_json)
 
     async def work() -> None:
         async with _client(url, token, name, ca_file) as client:
-            for body in messages:
+            bodies = _stdin_messages(as_json) if stream else _one(single)
+            async for body in bodies:
                 if room is None:
                     reply = await _deliver(client, "send_to_all", {"message": body})
                 else:
@@ -428,6 +468,7 @@ def send(
                     sys.stdout.write(
                         f"sent #{data['seq']} to {target} ({data['recipients']} recipients)\n"
                     )
+                    sys.stdout.flush()
 
     _run(work())
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -181,36 +183,20 @@ async def test_three_relays_act_as_one_room_with_one_seq_and_shared_presence(
         assert sent["data"]["recipients"] == 1
 
 
-class Publisher:
-    """Sends numbered messages, each until a relay acknowledges it, moving on a failure."""
+async def dispatch(*args: str) -> asyncio.subprocess.Process:
+    """A ``dispatch`` client command, with pipes for its stdin and stdout."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dispatch_tui", *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
 
-    def __init__(self, urls: list[str]) -> None:
-        self.urls = urls
-        self.acked: dict[int, Any] = {}
-        self.moves = 0
 
-    async def run(self, numbers: range, between: Callable[[int], Any]) -> None:
-        pending = list(numbers)
-        url_index = 0
-        while pending:
-            try:
-                async with client(self.urls[url_index % len(self.urls)]) as ws:
-                    while pending:
-                        number = pending[0]
-                        reply = await ask(
-                            ws, "send_to_room", {"room_name": ROOM, "message": number}
-                        )
-                        if reply["event"] == "sent":
-                            self.acked[reply["data"]["seq"]] = number
-                            pending.pop(0)
-                            await between(number)
-                        else:
-                            assert reply["data"]["code"] == "unavailable", reply
-                            await asyncio.sleep(0.2)
-            except (ConnectionClosed, OSError, TimeoutError):
-                url_index += 1
-                self.moves += 1
-                await asyncio.sleep(0.1)
+async def json_lines(process: asyncio.subprocess.Process, into: list[dict[str, Any]]) -> None:
+    assert process.stdout is not None
+    async for line in process.stdout:
+        into.append(json.loads(line))
 
 
 async def test_a_killed_relay_loses_nothing_and_catches_up_from_the_log(
@@ -218,36 +204,56 @@ async def test_a_killed_relay_loses_nothing_and_catches_up_from_the_log(
     redis_servers: Callable[..., RedisServer],
     tmp_path: Path,
 ) -> None:
+    """``dispatch send`` and ``dispatch listen --reconnect`` ride out a relay's kill -9."""
     redis_server = redis_servers(persistence=True)
     doomed, survivor = relays(relay_process, tmp_path, redis_server.url, 2)
-    received: list[dict[str, Any]] = []
-    async with AsyncExitStack() as stack:
-        listener = await member(stack, survivor.url, "listener")
-        reader = asyncio.create_task(collect(listener, received))
-        publisher = Publisher([doomed.url, survivor.url])
+    urls = ["--url", doomed.url, "--url", survivor.url]
+    listener = await dispatch("listen", "--reconnect", "--room", ROOM, *urls)
+    heard: list[dict[str, Any]] = []
+    listening = asyncio.create_task(json_lines(listener, heard))
+    async with asyncio.timeout(30):
+        while True:
+            async with client(doomed.url) as probe:
+                if (await ask(probe, "list_rooms"))["data"]["rooms"].get(ROOM):
+                    break
+            await asyncio.sleep(0.1)
 
-        async def kill_midway(number: int) -> None:
-            if number == 40:
-                doomed.kill()
+    publisher = await dispatch("send", "--room", ROOM, "--json", "-", *urls)
+    acks: list[dict[str, Any]] = []
+    acknowledging = asyncio.create_task(json_lines(publisher, acks))
+    assert publisher.stdin is not None
+    total = 100
+    for number in range(total):
+        publisher.stdin.write(f"{number}\n".encode())
+        await publisher.stdin.drain()
+        if number == 40:
+            async with asyncio.timeout(30):
+                while len(acks) < 30:
+                    await asyncio.sleep(0.05)
+            doomed.kill()
+        await asyncio.sleep(0.02)
+    publisher.stdin.close()
+    assert await asyncio.wait_for(publisher.wait(), 60) == 0
+    await acknowledging
+    assert len(acks) == total, "every line was acknowledged, on one relay or the other"
+    acked = {ack["data"]["seq"]: number for number, ack in enumerate(acks)}
 
-        await asyncio.wait_for(publisher.run(range(100), kill_midway), 120)
-        assert publisher.moves >= 1, "the publisher moved to the surviving relay"
-        async with asyncio.timeout(30):
-            while len({m["seq"] for m in received}) < len(publisher.acked):
-                await asyncio.sleep(0.1)
-        await listener.close()
-        await reader
-
-    seqs = [m["seq"] for m in received]
-    assert len(seqs) == len(set(seqs)), "no message reached the listener twice"
-    by_seq = {m["seq"]: m["message"] for m in received}
-    for seq, number in publisher.acked.items():
+    async with asyncio.timeout(30):
+        while not set(acked) <= {m["data"]["seq"] for m in heard if "seq" in m.get("data", {})}:
+            await asyncio.sleep(0.1)
+    listener.terminate()
+    await listener.wait()
+    await listening
+    messages = [m["data"] for m in heard if m["event"] == "client_message"]
+    seqs = [m["seq"] for m in messages]
+    assert len(seqs) == len(set(seqs)), "the listener got no message twice"
+    by_seq = {m["seq"]: m["message"] for m in messages}
+    for seq, number in acked.items():
         assert by_seq.get(seq) == number, f"acknowledged message {number} (seq {seq}) missing"
-    assert sorted(publisher.acked.values())[:1] == [0] and max(publisher.acked.values()) == 99
 
     doomed.start()
-    await wait_for_history(doomed.url, publisher.acked)
-    await wait_for_history(survivor.url, publisher.acked)
+    await wait_for_history(doomed.url, acked)
+    await wait_for_history(survivor.url, acked)
 
 
 @pytest.mark.parametrize("persistence", [True, False], ids=["aof", "no-persistence"])
