@@ -332,8 +332,13 @@ async def test_relays_keep_their_clients_while_redis_is_away(
         await ask(ws, "join_room", {"room_name": ROOM})
         redis_server.kill()
         await wait_for_health(only, 503)
-        for event, data in [("send_to_room", {"room_name": ROOM, "message": 1}),
-                            ("send_to_all", {"message": 2})]:  # fmt: skip
+        transcript = {"call_id": "c1", "text": "he is not breathing", "is_final": True}
+        refused: list[tuple[str, dict[str, Any]]] = [
+            ("send_to_room", {"room_name": ROOM, "message": 1}),
+            ("send_to_all", {"message": 2}),
+            ("publish_transcript", transcript),
+        ]
+        for event, data in refused:
             reply = await ask(ws, event, data)
             assert reply["event"] == "error" and reply["data"]["code"] == "unavailable"
             assert reply["data"]["event"] == event

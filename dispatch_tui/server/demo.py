@@ -7,6 +7,7 @@ import itertools
 import logging
 
 from dispatch_tui.recorded import demo_calls, play, timeline
+from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.pipeline import CallPipeline
 
 logger = logging.getLogger(__name__)
@@ -28,5 +29,8 @@ async def play_demo(pipeline: CallPipeline, speed: float = 1.0, rounds: int | No
         tag = "" if round_number == 1 else f"-r{round_number}"
         logger.info("demo round %d", round_number)
         async for segment in play(timeline(calls, tag=tag), speed):
-            await pipeline.feed(segment)
+            try:
+                await pipeline.feed(segment)
+            except BrokerUnavailable as exc:
+                logger.warning("demo transcript dropped: %s", exc)
         await asyncio.sleep(PAUSE_BETWEEN_ROUNDS / speed)

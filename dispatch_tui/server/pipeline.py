@@ -18,6 +18,7 @@ from typing import Any
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent
+from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.calls import CallBuffer, TranscriptSegment
 from dispatch_tui.server.hub import Hub
 
@@ -152,10 +153,12 @@ class CallPipeline:
                 state.buffer.mark_read()
                 suggestion = await self.agent.suggest(state.buffer.segments())
                 if suggestion != state.last_suggestion:
-                    state.last_suggestion = suggestion
                     await self._publish_suggestion(state.buffer.call_id, suggestion)
+                    state.last_suggestion = suggestion
                 if not state.pending:
                     return
+        except BrokerUnavailable as exc:
+            logger.warning("advice for call %s not stored: %s", state.buffer.call_id, exc)
         except Exception:
             logger.exception("agent failed on call %s", state.buffer.call_id)
         finally:

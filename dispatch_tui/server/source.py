@@ -41,6 +41,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.uri import parse_uri
 
+from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.calls import TranscriptSegment
 from dispatch_tui.untrusted import strip_controls
 
@@ -998,7 +999,10 @@ async def connect_source(relay: Relay, url: str, fmt: str = "auto", **options: A
     hub = relay.require_hub()
 
     async def feed(segment: TranscriptSegment) -> None:
-        await pipeline.feed(segment)
+        try:
+            await pipeline.feed(segment)
+        except BrokerUnavailable as exc:
+            logger.warning("transcript of call %s dropped: %s", segment.call_id, exc)
 
     def report(state: str, detail: str | None) -> None:
         hub.set_status(source=state, detail=detail)
