@@ -212,6 +212,8 @@ class ConsoleState:
         self.source = "none"
         self.agent = "off"
         self.detail: str | None = None
+        #: The cluster's shared Redis as the relay reports it (None: a single relay).
+        self.redis: str | None = None
         self.changed: set[str] = set()
         #: Chat lines of the selected room not yet drawn.
         self.new_chat: list[ChatLine] = []
@@ -251,6 +253,8 @@ class ConsoleState:
             self.agent = str(data.get("agent") or "off")
             detail = data.get("detail")
             self.detail = str(detail) if detail else None
+            redis = data.get("redis")
+            self.redis = str(redis) if redis else None
             self.changed.add("status")
         elif kind == "rooms_list":
             self.set_members(data.get("rooms"))

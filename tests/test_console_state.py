@@ -137,3 +137,19 @@ def test_own_lines_do_not_count_as_unread() -> None:
     state.select("a")
     state.add_chat("b", ChatLine(NOW, "you", "hi", own=True, seq=1))
     assert state.rooms["b"].unread == 0
+
+
+def test_a_cluster_without_redis_is_shown_in_the_status_bar() -> None:
+    from dispatch_tui.client import LinkState
+    from dispatch_tui.widgets.status import status_line
+
+    state = ConsoleState()
+    now = datetime.now(UTC)
+    status = {"source": "off", "agent": "ready"}
+    state.apply({"event": "status", "data": {**status, "redis": "unavailable"}}, now)
+    assert state.redis == "unavailable"
+    line = status_line("ws://a", None, LinkState.CONNECTED, "off", "ready", None, state.redis)
+    assert "redis: unavailable" in line.plain
+    state.apply({"event": "status", "data": {**status, "redis": "connected"}}, now)
+    line = status_line("ws://a", None, LinkState.CONNECTED, "off", "ready", None, state.redis)
+    assert "redis" not in line.plain

@@ -84,7 +84,9 @@ class MainScreen(Screen[None]):
         """
         changed, state.changed = state.changed, set()
         if "status" in changed:
-            self.status_bar.show(url, self.own_name, link, state.source, state.agent, state.detail)
+            self.status_bar.show(
+                url, self.own_name, link, state.source, state.agent, state.detail, state.redis
+            )
             self.gap_banner.display = link is LinkState.GAP
         if "rooms" in changed:
             self.room_list.show(list(state.rooms.values()), state.selected)

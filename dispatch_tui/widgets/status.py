@@ -1,4 +1,4 @@
-"""The status bar: connection, server, own name, source and agent."""
+"""The status bar: connection, server, own name, source, agent and the cluster's Redis."""
 
 from __future__ import annotations
 
@@ -19,17 +19,26 @@ _LINK_STYLES = {
 
 
 def status_line(
-    url: str, name: str | None, link: LinkState, source: str, agent: str, detail: str | None
+    url: str,
+    name: str | None,
+    link: LinkState,
+    source: str,
+    agent: str,
+    detail: str | None,
+    redis: str | None = None,
 ) -> Text:
+    """One line; a cluster whose Redis is away is shown, since sends then fail."""
     line = literal(f" dispatch \u00b7 {url}", "bold")
     if name:
         line.append_text(literal(f" \u00b7 {name}"))
     line.append("   \u25cf ", style=_LINK_STYLES[link])
     line.append(str(link), style=_LINK_STYLES[link])
-    line.append_text(literal(f"   source: {source}", "red" if source == "down" else ""))
+    line.append_text(literal(f"   source: {source}", "red" if source == "reconnecting" else ""))
     line.append_text(literal(f"   agent: {agent}", "red" if agent == "error" else ""))
     if detail:
         line.append_text(literal(f" ({detail})", "dim"))
+    if redis is not None and redis != "connected":
+        line.append_text(literal(f"   redis: {redis} (messages not stored)", "bold red"))
     return line
 
 
@@ -44,5 +53,6 @@ class StatusBar(Static):
         source: str,
         agent: str,
         detail: str | None,
+        redis: str | None = None,
     ) -> None:
-        self.update(status_line(url, name, link, source, agent, detail))
+        self.update(status_line(url, name, link, source, agent, detail, redis))
