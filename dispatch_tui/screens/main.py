@@ -18,7 +18,7 @@ from dispatch_tui.widgets.advice import AdviceView
 from dispatch_tui.widgets.calls import CallsView
 from dispatch_tui.widgets.chat import ChatLog
 from dispatch_tui.widgets.rooms import RoomList
-from dispatch_tui.widgets.status import StatusBar
+from dispatch_tui.widgets.status import StatusBar, status_line
 
 GAP_TEXT = (
     "Reconnected, but the messages sent while the console was away could not all be "
@@ -84,8 +84,10 @@ class MainScreen(Screen[None]):
         """
         changed, state.changed = state.changed, set()
         if "status" in changed:
-            self.status_bar.show(
-                url, self.own_name, link, state.source, state.agent, state.detail, state.redis
+            self.status_bar.update(
+                status_line(
+                    url, self.own_name, link, state.source, state.agent, state.detail, state.redis
+                )
             )
             self.gap_banner.display = link is LinkState.GAP
         if "rooms" in changed:

@@ -43,16 +43,4 @@ def status_line(
 
 
 class StatusBar(Static):
-    """One line at the top; redrawn whenever the link or the relay's status changes."""
-
-    def show(
-        self,
-        url: str,
-        name: str | None,
-        link: LinkState,
-        source: str,
-        agent: str,
-        detail: str | None,
-        redis: str | None = None,
-    ) -> None:
-        self.update(status_line(url, name, link, source, agent, detail, redis))
+    """One line at the top, showing :func:`status_line`; redrawn when the link or status changes."""
