@@ -15,26 +15,17 @@ from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
 from dispatch_tui.server.agents.incidents import BY_NAME, INCIDENT_TYPES, UNKNOWN, IncidentType
 from dispatch_tui.server.agents.location import extract_location
+from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
+from dispatch_tui.server.agents.patient import PatientState, normalise, read_patient
 
-_CLAUSE_BREAK = re.compile(r"[.!?;]+|,\s*(?:but|and then|then)\b|\bbut\b")
-_NEGATORS = re.compile(
-    r"\b(?:not|never|no one|nobody|nothing|without|isn't|wasn't|aren't|weren't|doesn't|"
-    r"don't|didn't|hasn't|haven't|won't|can't see any|no sign of|neither|nor)\b"
-)
-_NO_BEFORE = re.compile(r"\bno\s+(?:\w+\s+)?$")
-_HISTORY = re.compile(
-    r"\b(?:last (?:year|month|week|summer|winter|spring|fall|time)|years? ago|months ago|weeks ago|"
-    r"history of|used to|in the past|had (?:a|one) (?:\w+ )?(?:before|years)|previous(?:ly)?|"
-    r"back in \d+|when (?:he|she|i) was (?:a )?(?:kid|younger|little))\b"
-)
-_HYPOTHETICAL = re.compile(
-    r"\b(?:in case|what if|afraid (?:he|she|it) (?:might|will)|might have|i thought|thought (?:it|they)"
-    r" (?:was|were)|at first|sounded like|looked like|just kidding)\b"
-)
+_CLAUSE_BREAK = re.compile(r"[.!?;]+")
 #: What a caller says before taking it back ("..., i mean ...") does not count.
 _RETRACTION = re.compile(r"\b(?:i mean|i meant)\b")
 #: "anyone else", "the other one": a negation about someone else vetoes nothing.
 _OTHERS = re.compile(r"\b(?:else|other|others|anybody|anyone)\b")
+#: Types read from the patient's state (:mod:`patient`) rather than from keywords.
+_FROM_STATE = frozenset({"cardiac_arrest", "unconscious", "breathing_problem"})
+_GENERAL = ("unconscious", "breathing_problem")
 
 _CHILD = re.compile(
     r"\b(?:baby|babies|infant|toddler|newborn|little (?:boy|girl|one|kid)|(?:my|our|a|the) "
@@ -68,12 +59,8 @@ class Finding:
     segment_index: int
 
 
-def _normalise(text: str) -> str:
-    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
-
-
 def _clauses(text: str) -> list[tuple[int, str]]:
-    """``(offset, clause)`` pieces, so negation and history stay local."""
+    """``(offset, sentence)`` pieces, so negation and history stay local."""
     pieces: list[tuple[int, str]] = []
     start = 0
     for brk in _CLAUSE_BREAK.finditer(text):
@@ -84,12 +71,8 @@ def _clauses(text: str) -> list[tuple[int, str]]:
 
 
 def _negated(clause: str, match: re.Match[str]) -> bool:
-    """A negator shortly before the match (``"no"`` only right before it)."""
-    if _NEGATORS.search(match.group(0)) or match.group(0).startswith("no "):
-        return False
-    before = clause[: match.start()]
-    window = " ".join(before.split()[-3:])
-    return bool(_NEGATORS.search(window)) or bool(_NO_BEFORE.search(before[-20:]))
+    own = has_trigger(match.group(0))
+    return scope_of(scopes(clause), match.start(), match.end(), own) is not Scope.AFFIRMED
 
 
 def _caller_clauses(segments: Sequence[Segment]) -> list[tuple[int, str, str]]:
@@ -98,7 +81,7 @@ def _caller_clauses(segments: Sequence[Segment]) -> list[tuple[int, str, str]]:
     for index, segment in enumerate(segments):
         if is_dispatcher(segment):
             continue
-        lowered = _normalise(segment.text)
+        lowered = normalise(segment.text)
         for offset, clause in _clauses(lowered):
             retracted = list(_RETRACTION.finditer(clause))
             if retracted:
@@ -109,24 +92,29 @@ def _caller_clauses(segments: Sequence[Segment]) -> list[tuple[int, str, str]]:
 
 
 def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
-    """Every type the caller's words support, with the words that show it.
+    """Every type the call supports, with the caller's words that show it.
 
-    A type the caller later denies outright ("no fire", "he's not bleeding")
+    Cardiac arrest, unconsciousness and breathing problems come from the
+    patient's state; the other types from what the caller says of them. A
+    type the caller later denies outright ("no fire", "he's not bleeding")
     keeps only the evidence said after the denial.
     """
     findings: list[Finding] = []
     denied: dict[str, int] = {}
     for index, original, clause in _caller_clauses(segments):
-        if _HISTORY.search(clause) or _HYPOTHETICAL.search(clause):
-            continue
+        spans = scopes(clause)
         for incident in INCIDENT_TYPES:
+            if incident.name in _FROM_STATE:
+                continue
             for pattern in incident.patterns:
                 match = pattern.search(clause)
                 if match is None:
                     continue
-                if _negated(clause, match):
-                    if not _OTHERS.search(clause):
-                        denied[incident.name] = index
+                own = has_trigger(match.group(0))
+                scope = scope_of(spans, match.start(), match.end(), own)
+                if scope is Scope.NEGATED and not _OTHERS.search(clause):
+                    denied[incident.name] = index
+                if scope is not Scope.AFFIRMED:
                     continue
                 findings.append(Finding(incident, original.strip(), index))
                 break
@@ -135,29 +123,26 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
         for f in findings
         if f.incident.name not in denied or f.segment_index > denied[f.incident.name]
     ]
+    findings.extend(_from_state(read_patient(segments), segments))
     return _resolve_combinations(findings, segments)
 
 
-def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) -> list[Finding]:
-    """Evidence that means more together than alone.
+def _from_state(state: PatientState, segments: Sequence[Segment]) -> list[Finding]:
+    found: list[Finding] = []
+    for name, evidence in (
+        ("cardiac_arrest", state.arrest_evidence()),
+        ("unconscious", state.unconscious_evidence()),
+        ("breathing_problem", state.breathing_problem_evidence()),
+    ):
+        found.extend(Finding(BY_NAME[name], words, len(segments)) for words in evidence)
+    return found
 
-    Gasping or snoring by someone who is unresponsive is not breathing
-    normally (cardiac arrest); by someone awake it is a breathing problem.
-    """
+
+def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) -> list[Finding]:
+    """Evidence that means less together than alone: a burning car is no building fire."""
     names = {f.incident.name for f in findings}
     if "vehicle_fire" in names:
         findings = [f for f in findings if not _only_vehicle_burning(f)]
-    cardiac = [f for f in findings if f.incident.name == "cardiac_arrest"]
-    only_agonal = cardiac and all(
-        re.search(r"gasping|snoring|gurgling|agonal", _normalise(f.evidence))
-        and not re.search(r"not breathing|no pulse|blue|cpr", _normalise(f.evidence))
-        for f in cardiac
-    )
-    if only_agonal and "unconscious" not in names:
-        findings = [f for f in findings if f.incident.name != "cardiac_arrest"]
-        findings.extend(
-            Finding(BY_NAME["breathing_problem"], f.evidence, f.segment_index) for f in cardiac
-        )
     return findings
 
 
@@ -170,7 +155,7 @@ _BUILDING = re.compile(
 def _only_vehicle_burning(finding: Finding) -> bool:
     """Structure-fire evidence that names no building, in a call about a burning vehicle."""
     return finding.incident.name == "structure_fire" and not _BUILDING.search(
-        _normalise(finding.evidence)
+        normalise(finding.evidence)
     )
 
 
@@ -191,12 +176,16 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     if not findings:
         return _suggestion(UNKNOWN, UNKNOWN.priority, location, [], 0.2)
     order = {incident.name: rank for rank, incident in enumerate(INCIDENT_TYPES)}
+    # What the patient's state shows (unconscious, short of breath) is the
+    # general case; a named cause of the same urgency (a seizure, an
+    # overdose) says more about the call.
+    order.update({name: len(order) + rank for rank, name in enumerate(_GENERAL)})
     best = min(findings, key=lambda f: (f.incident.priority, order[f.incident.name]))
     incident = best.incident
     evidence = _unique(f.evidence for f in findings if f.incident is incident)
     raisers = _raise_reasons(segments) if incident.priority > 1 else []
     if incident.name == "childbirth":
-        raisers = [r for r in raisers if not _CHILD.search(_normalise(r))]
+        raisers = [r for r in raisers if not _CHILD.search(normalise(r))]
     priority = max(1, incident.priority - (1 if raisers else 0))
     confidence = min(0.95, 0.55 + 0.15 * len(evidence))
     return _suggestion(incident, priority, location, [*evidence, *raisers][:4], confidence)

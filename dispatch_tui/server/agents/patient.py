@@ -1,0 +1,296 @@
+"""What a call-taker knows about the patient, kept turn by turn.
+
+Dispatch protocols decide on the patient's state, not on the words used for
+it: someone who is not conscious and not breathing normally is in cardiac
+arrest, whether the caller says "not breathing", "making a snoring sound", or
+just "no" when asked "is he breathing?". :func:`read_patient` fills a
+:class:`PatientState` from the caller's words (signs in :mod:`signs`, with
+negation and history by scope from :mod:`negation`) and from each caller
+turn read as the answer to the dispatcher's question before it. A later
+statement replaces an earlier one ("actually he is breathing now").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from dispatch_tui.server.agents.base import Segment, is_dispatcher
+from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
+from dispatch_tui.server.agents.signs import (
+    ANSWERS,
+    QUESTIONS,
+    SELF_REPORT,
+    SIGNS,
+    Answer,
+    Sign,
+    Topic,
+)
+
+
+class Breathing(Enum):
+    NORMAL = "normal"
+    DIFFICULT = "difficult"
+    ABNORMAL = "abnormal"
+    NONE = "none"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing known, the caller's words that said it, and when."""
+
+    value: object
+    evidence: str
+    turn: int
+
+
+@dataclass(slots=True)
+class PatientState:
+    conscious: Fact | None = None
+    breathing: Fact | None = None
+    #: Signs that mean cardiac arrest on their own (no pulse, CPR, obvious death).
+    arrest_signs: list[Fact] = field(default_factory=list)
+    collapsed: Fact | None = None
+    cyanosis: Fact | None = None
+    #: The caller speaks of their own body ("my throat", "i can't breathe"): awake.
+    self_report: Fact | None = None
+
+    @property
+    def is_conscious(self) -> bool | None:
+        if self.conscious is None:
+            return None if self.self_report is None else True
+        return bool(self.conscious.value)
+
+    @property
+    def breathing_is(self) -> Breathing | None:
+        return None if self.breathing is None else Breathing(self.breathing.value)
+
+    def arrest_evidence(self) -> list[str]:
+        """The caller's words that show a cardiac arrest, or nothing.
+
+        Not conscious (or collapsed) and not breathing normally is an arrest;
+        so is no pulse, CPR under way, or obvious death (unless breathing or
+        waking is said after it: "I think he's dead... no, he's breathing").
+        """
+        signs = [fact for fact in self.arrest_signs if not self._revived_after(fact)]
+        if signs:
+            return [fact.evidence for fact in signs]
+        breathing = self.breathing_is
+        conscious = self.is_conscious
+        down = conscious is False or (conscious is None and self.collapsed is not None)
+        if breathing is Breathing.NONE and not self._awake_after(self.breathing):
+            return self._evidence(self.breathing, self.conscious, self.collapsed)
+        if breathing is Breathing.ABNORMAL and conscious is not True:
+            return self._evidence(self.breathing, self.conscious, self.collapsed)
+        if down and breathing in (Breathing.DIFFICULT, Breathing.UNCERTAIN):
+            return self._evidence(self.breathing, self.conscious, self.collapsed)
+        if down and breathing is None and self.cyanosis is not None:
+            return self._evidence(self.cyanosis, self.conscious, self.collapsed)
+        return []
+
+    def _awake_after(self, fact: Fact | None) -> bool:
+        """Conscious, said after ``fact`` (or at the same time)."""
+        if fact is None or self.is_conscious is not True:
+            return False
+        awake = self.conscious or self.self_report
+        return awake is not None and awake.turn >= fact.turn
+
+    def _revived_after(self, fact: Fact) -> bool:
+        """Obvious death taken back by normal breathing or waking said later."""
+        if fact.value is not Sign.DEAD:
+            return False
+        later_breathing = (
+            self.breathing is not None
+            and self.breathing_is is Breathing.NORMAL
+            and self.breathing.turn > fact.turn
+        )
+        return later_breathing or (self._awake_after(fact) and self.conscious is not None)
+
+    def unconscious_evidence(self) -> list[str]:
+        """Not conscious but breathing (or breathing not said): no arrest."""
+        if self.is_conscious is False and not self.arrest_evidence():
+            return self._evidence(self.conscious, self.breathing)
+        return []
+
+    def breathing_problem_evidence(self) -> list[str]:
+        """Struggling to breathe (or turning blue) while conscious."""
+        if self.is_conscious is False or self.arrest_evidence():
+            return []
+        if self.breathing_is is Breathing.DIFFICULT:
+            return self._evidence(self.breathing)
+        if self.cyanosis is not None and self.is_conscious is True:
+            return self._evidence(self.cyanosis)
+        return []
+
+    @staticmethod
+    def _evidence(*facts: Fact | None) -> list[str]:
+        return [fact.evidence for fact in facts if fact is not None]
+
+
+_SIGN_PATTERNS = {
+    sign: tuple(re.compile(rf"\b(?:{p})\b") for p in patterns) for sign, patterns in SIGNS.items()
+}
+_QUESTION_PATTERNS = {topic: re.compile(rf"\b(?:{p})\b") for topic, p in QUESTIONS.items()}
+_ANSWER_PATTERNS = {answer: re.compile(rf"^(?:{p})\b") for answer, p in ANSWERS.items()}
+#: Said before an answer while the caller looks or thinks.
+_FILLER = re.compile(
+    r"^(?:\W|\b(?:um+|uh+|er+|erm|hm+|oh|god|oh god|okay|ok|well|hang on|hold on|wait|"
+    r"let me (?:see|check|look)|one (?:sec|second)|i+)\b)+"
+)
+_SENTENCE = re.compile(r"[^.!?]+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"\s+", " ", text)
+
+
+def sign_matches(text: str) -> list[tuple[Sign, re.Match[str], Scope]]:
+    """Each sign in one lower-cased utterance, first sign first for any span of words."""
+    spans = scopes(text)
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[Sign, re.Match[str], Scope]] = []
+    for sign, patterns in _SIGN_PATTERNS.items():
+        for pattern in patterns:
+            for match in pattern.finditer(text):
+                if any(match.start() < end and start < match.end() for start, end in taken):
+                    continue
+                taken.append((match.start(), match.end()))
+                scope = scope_of(spans, match.start(), match.end(), has_trigger(match.group(0)))
+                found.append((sign, match, scope))
+    found.sort(key=lambda item: item[1].start())
+    return found
+
+
+def question_topics(text: str) -> set[Topic]:
+    lowered = normalise(text)
+    topics = {topic for topic, pattern in _QUESTION_PATTERNS.items() if pattern.search(lowered)}
+    if Topic.BREATHING_NORMALLY in topics:
+        topics.discard(Topic.BREATHING)
+    return topics
+
+
+def answer_of(text: str) -> Answer | None:
+    """The yes, no or unsure that a caller's turn opens with, after any filler.
+
+    "hang on... I don't think so. no." is a no: failing an answer at the start,
+    a sentence that is nothing but an answer counts.
+    """
+    lowered = normalise(text)
+    sentences = [_FILLER.sub("", m.group(0)).strip() for m in _SENTENCE.finditer(lowered)]
+    for index, sentence in enumerate(sentences):
+        for answer, pattern in _ANSWER_PATTERNS.items():
+            found = pattern.match(sentence)
+            if found and (index == 0 or found.end() >= len(sentence.rstrip(" ,"))):
+                return answer
+    return None
+
+
+def read_patient(segments: Sequence[Segment]) -> PatientState:
+    """The patient's state after the whole call so far."""
+    state = PatientState()
+    question: set[Topic] = set()
+    for turn, segment in enumerate(segments):
+        if is_dispatcher(segment):
+            question = question_topics(segment.text)
+            continue
+        text = normalise(segment.text)
+        if question:
+            _apply_answer(state, question, answer_of(text), segment.text.strip(), turn)
+            question = set()
+        for sign, match, scope in sign_matches(text):
+            if scope in (Scope.HISTORY, Scope.HYPOTHETICAL):
+                continue
+            negated = scope is Scope.NEGATED
+            if sign in _POSITIVE and has_trigger(match.group(0)):
+                # "his chest isn't moving": the negation is inside the words.
+                negated = not negated
+            _apply_sign(state, sign, negated, _quote(segment.text, match), turn)
+        if _SELF.search(text):
+            state.self_report = Fact(True, segment.text.strip(), turn)
+    return state
+
+
+#: Signs that say something is there; said with a negation inside, it is not.
+_POSITIVE = frozenset({Sign.BREATHING, Sign.RESPONSIVE})
+_SELF = re.compile(rf"\b(?:{SELF_REPORT})\b")
+
+
+def _quote(original: str, match: re.Match[str]) -> str:
+    """The caller's own words around a match: the clause it stands in."""
+    text = original.strip()
+    lowered = normalise(text)
+    if len(lowered) != len(text):
+        return text
+    start = max(lowered.rfind(mark, 0, match.start()) for mark in ".!?;")
+    ends = [i for i in (lowered.find(mark, match.end()) for mark in ".!?;") if i != -1]
+    return text[start + 1 : min(ends, default=len(text))].strip() or text
+
+
+def _apply_answer(
+    state: PatientState, topics: set[Topic], answer: Answer | None, words: str, turn: int
+) -> None:
+    if answer is None:
+        return
+    both = Topic.CONSCIOUS in topics and bool(topics & {Topic.BREATHING, Topic.BREATHING_NORMALLY})
+    for topic in topics:
+        if topic is Topic.DIFFICULTY:
+            if answer in (Answer.YES, Answer.PARTLY):
+                state.breathing = Fact(Breathing.DIFFICULT.value, words, turn)
+            elif answer is Answer.NO:
+                state.breathing = Fact(Breathing.NORMAL.value, words, turn)
+        elif topic is Topic.PULSE and answer is Answer.NO:
+            state.arrest_signs.append(Fact(Sign.NO_PULSE, words, turn))
+        elif topic is Topic.CONSCIOUS:
+            if answer is Answer.YES:
+                state.conscious = Fact(True, words, turn)
+            elif answer in (Answer.NO, Answer.PARTLY) or (both and answer is Answer.UNSURE):
+                state.conscious = Fact(False, words, turn)
+        elif topic in (Topic.BREATHING, Topic.BREATHING_NORMALLY):
+            breathing = _ANSWERED_BREATHING[(topic is Topic.BREATHING_NORMALLY or both, answer)]
+            state.breathing = Fact(breathing.value, words, turn)
+
+
+#: (asked about *normal* breathing, answer) -> what it says about breathing.
+_ANSWERED_BREATHING = {
+    (False, Answer.YES): Breathing.NORMAL,
+    (False, Answer.NO): Breathing.NONE,
+    (False, Answer.PARTLY): Breathing.ABNORMAL,
+    (False, Answer.UNSURE): Breathing.UNCERTAIN,
+    (True, Answer.YES): Breathing.NORMAL,
+    (True, Answer.NO): Breathing.ABNORMAL,
+    (True, Answer.PARTLY): Breathing.ABNORMAL,
+    (True, Answer.UNSURE): Breathing.UNCERTAIN,
+}
+
+
+def _apply_sign(state: PatientState, sign: Sign, negated: bool, words: str, turn: int) -> None:
+    if sign in (Sign.NO_PULSE, Sign.CPR, Sign.DEAD):
+        if not negated:
+            state.arrest_signs.append(Fact(sign, words, turn))
+    elif sign is Sign.NOT_BREATHING:
+        breathing = Breathing.NORMAL if negated else Breathing.NONE
+        state.breathing = Fact(breathing.value, words, turn)
+    elif sign in (Sign.AGONAL, Sign.DIFFICULT):
+        if not negated:
+            value = Breathing.ABNORMAL if sign is Sign.AGONAL else Breathing.DIFFICULT
+            state.breathing = Fact(value.value, words, turn)
+    elif sign is Sign.BREATHING:
+        breathing = Breathing.NONE if negated else Breathing.NORMAL
+        if negated or state.breathing is None or state.breathing_is is Breathing.NONE:
+            state.breathing = Fact(breathing.value, words, turn)
+    elif sign is Sign.CYANOSIS:
+        if not negated:
+            state.cyanosis = Fact(True, words, turn)
+    elif sign is Sign.UNRESPONSIVE:
+        if not negated:
+            state.conscious = Fact(False, words, turn)
+    elif sign is Sign.COLLAPSED:
+        if not negated:
+            state.collapsed = Fact(True, words, turn)
+    elif sign is Sign.RESPONSIVE:
+        state.conscious = Fact(not negated, words, turn)
