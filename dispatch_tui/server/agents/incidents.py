@@ -82,7 +82,12 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "drowning",
         1,
         (
-            r"drown(?:ing|ed|s)?|went under|go(?:ne|es)? under|under ?water|not coming (?:back )?up",
+            r"(?:hasn't|has not|didn't|did not|never|not|haven't|hasnt) (?:come|came|coming) (?:back )?up|not (?:resurfac\w*|surfac\w*)|went under|go under|gone under",
+            r"(?:kayak|canoe|boat|raft|dinghy|jet ?ski|paddle ?board) (?:just )?(?:is )?(?:flipped|flip|capsized|tipped|overturned|turned over|went over)|capsiz\w*",
+            r"(?:went|fell|jumped|slipped|dove|dived|swept|got pulled) (?:in|into|off|under|out) (?:the |a )?(?:water|river|lake|pool|pond|quarry|canal|creek|sea|ocean|surf|current|waves|bridge|pier|dock)",
+            r"(?:pulled|dragged|got|fished) (?:him|her|them|my \w+) (?:out )?(?:of|from) (?:the )?(?:water|river|lake|pool|pond|quarry|canal|sea|ocean|bath|tub)",
+            r"(?:bottom|floor) of the (?:pool|tub|bath|lake|pond)|(?:floating|face ?down) in|swept (?:away|out|under)|rip ?current|riptide|caught in the current|(?:can't|cannot) swim",
+            r"drown(?:ing|ed|s)?(?! in (?:air|her own|his own|phlegm|mucus|fluid|work|paperwork))|went under|go(?:ne|es)? under|under ?water|not coming (?:back )?up",
             r"pulled (?:him|her|them|it) (?:out )?(?:of|from) the (?:water|pool|lake|river|pond|sea)",
             r"face ?down in the (?:water|pool|lake|river|pond|bath|tub)",
             r"fell (?:in|into) the (?:water|pool|lake|river|pond)",
@@ -104,6 +109,11 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "choking",
         1,
         (
+            r"cho+k\w*|chalk(?:ing|ed)|chocking|choaking|chucking on",
+            r"(?:something|food|meat|a piece|a bone|a grape|a sweet|a candy|it)(?:'s| is| got)? (?:\w+ )?(?:stuck|caught|lodged) (?:in )?(?:his|her|my|their|the)? ?(?:throat|windpipe|airway)",
+            r"(?:grabbing|clawing|pulling|scratching) at (?:his|her|my|their) (?:neck|throat)|squeak\w* (?:noise|sound)|(?:grabbing|holding|clutching|pointing (?:at|to)|grabbing at|clawing at) (?:his|her|my|their) throat|hands? (?:on|at|around) (?:his|her) throat",
+            r"(?:went|gone) down the wrong (?:way|pipe)|(?:piece of|bit of|chunk of) (?:meat|steak|food|apple|hot dog|sausage|candy|sweet|bread|chicken)|(?:on|swallowed|inhaled) (?:a|an|the|some|his|her) (?:grape|peanut|marble|coin|button|hard candy|lolly|sweet|nut|bead|toy|battery)",
+            r"heimlich|back blows|abdominal thrusts",
             r"chok(?:ing|ed|es)",
             r"(?:something|food|\w+) (?:is )?(?:stuck|lodged) in (?:his|her|my|their|the) throat",
             r"clutching (?:his|her|my|their) throat|heimlich|swallowed a (?:coin|toy|grape|bone|battery)",
@@ -174,6 +184,11 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "overdose_poisoning",
         2,
         (
+            r"over (?:those|does|dose)|o\.? ?d(?:'d|ed)?\b",
+            r"(?:took|taken|take|swallowed|ate|had|downed) (?:way )?(?:too many|too much|a lot of|lots of|loads of|a bunch of|a handful of|handfuls of|all (?:of )?(?:his |her |my |the |their )?|the whole|a whole|an entire|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty|a few|several|extra|double|more) (?:\w+ ){0,3}(?:pills?|tablets?|doses?|meds|medications?|medicines?|bottle|packet|sleeping pills|painkillers|antidepressants|benzos|sedatives|capsules)",
+            r"double dose|whole (?:bottle|packet|box|pack)|empty (?:pill )?(?:bottles?|packets?)|(?:pills?|tablets?|capsules) (?:everywhere|all over|missing|gone)",
+            r"shot up|shooting up|using (?:again|drugs)|needle (?:in|next to|beside)|syringe|(?:smoked|snorted|injected|took) (?:some |something|crack|meth|coke|cocaine|ecstasy|molly|ketamine|spice)|pinpoint pupils",
+            r"(?:drank|swallowed|drinking|ate|got into|sprayed|inhaled) (?:\w+ ){0,3}(?:bleach|antifreeze|poison|cleaner|cleaning|chemicals?|detergent|pods?|lye|pesticide|weed ?killer|paint thinner|drain|methanol|battery)",
             r"over ?dos(?:e|ed|ing)|o\.?d\.?'?d|od'?ing",
             r"took (?:like |about |maybe |almost |over )?(?:a lot|too many|too much|a bunch|a whole bottle|"
             r"the whole bottle|all|a handful|\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|"
@@ -222,6 +237,13 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "stroke",
         2,
         (
+            r"(?:face|mouth|smile|lip|eye|cheek)s? (?:is |are |has |looks )?(?:\w+ )?(?:gone down|dropped|drooping|droops|sagging|saggy|crooked|lopsided|fallen|slack|uneven|twisted|pulled)",
+            r"one side (?:of (?:his|her|the|my) (?:face|body|mouth) )?(?:has |is |'s )?(?:gone down|dropped|drooping|weak|numb|slack|not working|won't move|dead|heavy|limp)",
+            r"(?:words|speech|talking|voice) (?:are |is |keep |keeps )?(?:coming out )?(?:all )?(?:wrong|jumbled|garbled|slurred|slurry|funny|weird|mixed up|nonsense|strange)",
+            r"not making (?:any )?sense|talking (?:like (?:she|he)(?:'s| is) drunk|gibberish|nonsense|funny|weird)|can't get (?:his|her|the) words out|(?:can't|cannot) (?:find|say) (?:the |his |her )?words",
+            r"(?:arm|leg|hand|side) (?:just )?(?:won't|will not|doesn't|can't|cannot|isn't) (?:go up|lift|move|work|hold|stay up)|(?:arm|hand) (?:just )?(?:drops|falls|dropped|fell) (?:down)?",
+            r"(?:left|right) (?:arm|leg|side|hand|foot)s? (?:and (?:leg|arm|hand|foot) )?(?:is |are |feels |went |has gone )?(?:weak|numb|heavy|dead|limp|useless|floppy|tingly)",
+            r"(?:can't|cannot|can not) (?:lift|raise|move|feel) (?:his|her|my|the|one|either) (?:\w+ )?(?:arm|leg|hand|side)",
             r"stroke|face (?:is |looks )?(?:droop(?:ing|y|s)?|drooped|crooked|lopsided)|droop(?:ing|y)",
             r"slurr(?:ing|ed|y)|can't (?:talk|speak) (?:right|properly|clearly)|words (?:are )?(?:all )?"
             r"(?:jumbled|wrong|garbled)",
@@ -246,6 +268,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "chest_pain",
         2,
         (
+            r"ches?s?t? ?(?:pains?|hurts?|hurting|pressure|tightness|is tight|feels tight|feels heavy|is heavy)",
+            r"(?:pain|pressure|tightness|heaviness|squeezing|crushing|burning|ache|aching) (?:in|on|across|inside|around) (?:his|her|my|the) (?:chest|chess|ches)",
+            r"(?:chest|chess) (?:feels|is|was) (?:like )?(?:heavy|tight|crushed|squeezed|an elephant|a stone|a weight|on fire|burning)|elephant (?:on|sitting on) (?:his|her|my) (?:chest|chess)",
+            r"(?:hold|holds|holding|clutch|clutches|clutching|grabbing|rubbing) (?:his|her|my) (?:chest|chess)|pain (?:in|down|into) (?:his|her|my) (?:left )?(?:arm|jaw|shoulder)",
             r"chest (?:pain|pains|hurts|hurting|pressure|tightness|is tight|feels tight|feels heavy)",
             r"pain in (?:his|her|my|the) chest|(?:crushing|squeezing) (?:pain|feeling)",
             r"heart attack|pain (?:going |running |shooting )?down (?:his|her|my) (?:left )?arm",
@@ -267,6 +293,9 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "allergic_reaction",
         2,
         (
+            r"(?:face|lips?|tongue|eyes?|throat|mouth|cheeks?) (?:is |are |'s |has |have |got |getting |gone )?(?:so |really |very |all )?(?:big|huge|puffed up|puffy|swollen|swelling|blowing up|fat|closing|tight)",
+            r"(?:ate|eaten|had|tried|touched|took) (?:a |some |the )?(?:\w+ )?(?:shrimp|prawns?|shellfish|peanuts?|nuts?|sesame|egg|milk|new (?:medicine|medication|pill|antibiotic))",
+            r"(?:red )?(?:spots|bumps|welts|blotches|rash) (?:all )?(?:over|on|everywhere)|itch(?:ing|y)? (?:all over|everywhere|very much|so much)|(?:throat|tongue) (?:is |feels |'s )?(?:tight|closing|thick)",
             r"allerg(?:ic|y|ies)|anaphyla\w*|epi ?pen|epinephrine|hives",
             r"(?:face|throat|lips|tongue|eyes?) (?:is |are )?(?:swelling|swollen|puffing|puffy)",
             r"swelling (?:up )?(?:of )?(?:his|her|my|the)? ?(?:face|throat|lips|tongue)",
@@ -312,6 +341,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "severe_bleeding",
         2,
         (
+            r"(?:cut|chopped|sliced|sawed|sawn|took|ripped|torn) (?:\w+ ){0,3}(?:fingers?|thumb|hand|toes?|arm|leg|foot)s? (?:clean )?off|(?:fingers?|thumb|hand|toes?) (?:is |are |was |were )?(?:cut|chopped|sliced|hanging) off",
+            r"soak(?:ed|ing) (?:through|in blood|with blood)|(?:towel|shirt|bandage|dressing|cloth)s? (?:is |are )?(?:soaked|full of blood|red|dripping)",
+            r"blood (?:is )?(?:coming|pouring|spraying|squirting|gushing|pumping|spurting|dripping) (?:out|everywhere|from)|bleeding out|bled (?:a lot|everywhere)|arter(?:y|ial)",
+            r"(?:deep|big|bad|huge|long|nasty|open) (?:cut|gash|wound|laceration)|(?:cut|sliced|slashed|gashed) (?:\w+ ){0,2}(?:open|deep|to the bone)",
             r"bleeding (?:a lot|heavily|badly|bad|everywhere|so much|really bad|like crazy|profusely)",
             r"(?:won't|will not|can't|doesn't|does not) stop bleeding|blood (?:is )?(?:everywhere|all over|"
             r"spurting|pouring|gushing)|(?:a )?lot of blood|so much blood|pool of blood",
@@ -409,6 +442,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "suicidal_person",
         2,
         (
+            r"(?:texting|texted|sent|saying|said|says|wrote|left) (?:me |us )?(?:a )?(?:goodbye|good ?bye|farewell|suicide note|note saying)",
+            r"(?:has|got|with|bought|took) (?:a )?(?:rope|noose)|(?:going|gonna|wants|want|threatening|says (?:he|she)(?:'s| is) going) to (?:hang|shoot|kill|end|drown|overdose) (?:himself|herself|myself|themselves|it all|things|his life|her life)",
+            r"(?:no|not any) (?:reason|point) (?:to|in) (?:live|living)|better off (?:dead|without (?:me|him|her))|don't want to (?:live|be alive|be here)",
+            r"(?:jump|jumping) (?:off|from) (?:the |a )?(?:bridge|roof|building|overpass|ledge|balcony|car park|parking garage)|(?:standing|sitting|climbing) on (?:the )?(?:edge of (?:the |a )?(?:bridge|roof|building|balcony|cliff|overpass|car park)|ledge|railing|wrong side)",
             r"kill (?:myself|himself|herself|themselves)|suicid\w*|end (?:my|his|her|their) (?:own )?life",
             r"wants? to die|want(?:s)? to jump|going to jump|threatening to jump|about to jump",
             r"(?:hurt|cut|cutting|harm|harming) (?:myself|himself|herself|themselves)|self[- ]harm",
@@ -431,6 +468,9 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "domestic_violence",
         2,
         (
+            r"(?:my |her |his |our )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|ex-boyfriend|ex-girlfriend|spouse|stepdad|stepfather|stepmom|dad|father|son|brother|mom|mother|fianc[eé]e?|daughter|uncle)\b(?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|threaten\w*|hurting|grab\w*|strangl\w*|dragg\w*|pinn\w*) (?:me|him|her|us|my|our|the kids|them|mom|mum|dad)\b",
+            r"(?:he|she) (?:hit|hits|beat|punched|slapped|choked|pushed|shoved|kicked|strangled|threw|grabbed|dragged|attacked) (?:me|my (?:mom|mum|mother|dad|sister|brother|son|daughter|kids?)|us)",
+            r"restraining order|protection order|protective order|domestic|(?:he|she)(?:'s| is) (?:drunk|high) and (?:hitting|violent|angry|throwing|smashing)",
             r"(?:my |her |his )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|"
             r"ex-boyfriend|spouse|stepdad|stepfather|dad|father|son|brother|mom|mother|fianc[eé]e?)"
             r"(?:'s| is| was| keeps| has been| just)? ?(?:\w+ )?(?:hitting|hit|beating|beat|punch(?:ed|ing)|"
@@ -481,6 +521,12 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "burglary_in_progress",
         2,
         (
+            r"(?:there's|there is|there are|i hear|i heard|i can hear) (?:someone|somebody|a man|a guy|a person|people|two (?:guys|men|people)|strangers?) (?:in|inside|downstairs|upstairs|in my|in the|walking around|moving around|trying)",
+            r"(?:someone|somebody|a man|a guy|a person|people|they)(?:'s| is| are|'re) (?:downstairs|upstairs|inside|in the (?:house|kitchen|living room|garage|basement))",
+            r"(?:going|looking|rummaging|rifling) through (?:my|our|the) (?:drawers|stuff|things|house|rooms|cupboards)",
+            r"(?:trying|tried) to (?:open|force|pry|jimmy|kick in|kick down|get in|get through)|(?:prying|jimmying|forcing|kicking) (?:open |in )?(?:the|my|our) (?:door|window|lock|back door|front door)",
+            r"(?:i'm|we're|i am|we are) hiding|locked (?:myself|ourselves|us) in|(?:in|inside) (?:my|our|the) house right now",
+            r"(?:window|glass) (?:just )?(?:broke|breaking|smash\w*) (?:downstairs|in the|right now)|heard (?:glass|the window) (?:break|smash)",
             r"(?:breaking|broke|break) (?:in|into) (?:my|the|our)?\s*(?:house|home|apartment|door|window|"
             r"place)? ?(?:right )?now|(?:is |are |someone's |somebody's )?breaking in|trying to (?:get|break) in",
             r"(?:someone|somebody|a man|a guy|people|strangers?)(?:'s| is| are)? (?:in|inside) (?:my|the|our)"
@@ -504,6 +550,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "fall_injury",
         3,
         (
+            r"(?:is |has |he |she |i )(?:fall|falled|fallen)|fall (?:from|off|down)|fell (?:from|off|down|over|on|in|out)|took a (?:tumble|spill|fall)|tumbled",
+            r"(?:on the (?:floor|ground)|down) and (?:can't|cannot|couldn't) get (?:up|back up)|(?:leg|hip|ankle|wrist|arm|knee|foot|shoulder|back) (?:is |looks |'s )?(?:broke|broken|bad|twisted|bent|wrong|snapped|at a (?:weird|funny|strange) angle)",
             r"fell|fallen|falling|(?:had|took) a (?:bad )?fall|tripped|slipped",
             r"can't get (?:up|back up)|(?:broke|broken|hurt) (?:his|her|my) (?:hip|leg|ankle|wrist|arm)",
         ),
@@ -567,6 +615,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "diabetic_emergency",
         3,
         (
+            r"type (?:1|one|2|two)(?: diabetic)?\b|(?:sugar|glucose|meter|reading|levels?|bm|number)\b(?:[\w' ]+ ){0,3}(?:low|high|\d+(?:\.\d)?)\b|hypo\b|(?:glucose|dextrose|sugar) (?:tablets?|gel|tabs)",
             r"diabet\w*|blood sugar|(?:sugar|glucose) (?:is |was )?(?:low|high|really low|dropped)|insulin"
             r"|hypoglyc\w*|low sugar",
         ),
@@ -586,6 +635,13 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "missing_person",
         3,
         (
+            r"(?:not|hasn't|has not|didn't|did not|never|haven't) (?:come|came|coming|been|got|gotten|made it|returned|turned up) (?:back|home)",
+            r"(?:she|he|they) (?:not |no |never )(?:come|came|back)",
+            r"(?:isn't|is not|not|hasn't|has not|wasn't) (?:back|home|returned)(?: yet)?",
+            r"(?:no one|nobody|none of us) (?:has |have )?(?:seen|heard from) (?:him|her|them)|(?:last|was last) seen",
+            r"can't find (?:him|her|them|my \w+|our \w+)|(?:phone|cell) (?:goes|going|went) (?:straight )?to voicemail",
+            r"disappear\w*|vanished|gone missing|went missing|(?:he|she)'s gone (?:off|out)|wander\w*|lost (?:track of )?(?:my|our) \w+",
+            r"(?:should|supposed to) (?:have been|be) (?:back|home)|(?:never|didn't) (?:show(?:ed)? up|arrive|make it to)",
             r"(?:is |are |went |gone )missing|missing (?:child|kid|person|son|daughter|boy|girl)",
             r"can't find (?:my|our|his|her) (?:son|daughter|child|kid|boy|girl|mom|mother|dad|father|"
             r"grandma|grandmother|grandpa|grandfather|husband|wife|brother|sister)",
@@ -611,6 +667,13 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "theft_report",
         4,
         (
+            r"(?:broke|broken|busted|got) into (?:my|our|the|his|her) (?:car|truck|van|shed|garage|storage|locker|house|home|flat|apartment|office|store|shop|unit)",
+            r"(?:somebody|someone|they|thieves|kids) (?:took|stole|nicked|pinched|swiped|grabbed|took off with) (?:my|our|the|his|her|all)",
+            r"(?:my|our|the) (?:\w+ ){0,2}(?:is|are|was|were|'s|'re|has been|have been) (?:gone|missing|stolen|taken|nicked)",
+            r"(?:packages?|parcels?|deliver(?:y|ies)) (?:off|from) (?:my|our|the) (?:porch|step|steps|doorstep|front door)|porch pirate",
+            r"(?:smashed|broke|broken|busted) (?:my |the |our )?(?:car |truck |van |passenger |driver's |back |side )?window",
+            r"vandali[sz]\w*|burgl(?:ed|arized|arised)|ransacked|break[- ]in (?:last|overnight|while|earlier|yesterday)|(?:was|got|been) (?:robbed|burgled)",
+            r"(?:file|make|take) a (?:police )?report|(?:for|need) (?:the|my) insurance|crime (?:number|reference)",
             r"stolen|stole|(?:was|got|been) broken into|robbed|shoplift\w*|took (?:my|our) "
             r"(?:wallet|purse|bike|phone|car|package|bag|laptop|tools)",
             r"(?:wallet|purse|bike|bicycle|phone|car|package|packages|tools|laptop)s? "
@@ -644,6 +707,23 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
 )
 
 BY_NAME = {incident.name: incident for incident in INCIDENT_TYPES}
+
+#: Words that, denied by the caller ("no, no fire", "there's no gun"), take
+#: back what was said of the type before, even said loosely ("he's on fire
+#: tonight at karaoke").
+DENIALS: dict[str, re.Pattern[str]] = {
+    name: re.compile(rf"\b(?:{words})\b")
+    for name, words in {
+        "structure_fire": r"fire|flames|smoke",
+        "vehicle_fire": r"fire|flames",
+        "shooting_stabbing": r"guns?|weapons?|knife|knives|shots?|shooting|stabbing",
+        "severe_bleeding": r"blood|bleeding",
+        "gas_leak_hazmat": r"gas|smell|fumes|leak",
+        "traffic_collision": r"crash|accident|collision",
+        "choking": r"choking",
+        "suicidal_person": r"suicid\w*|kill (?:himself|herself|myself)",
+    }.items()
+}
 UNKNOWN = IncidentType(
     "unknown",
     3,

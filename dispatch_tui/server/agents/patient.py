@@ -167,7 +167,11 @@ def sign_matches(text: str) -> list[tuple[Sign, re.Match[str], Scope]]:
 
 
 def question_topics(text: str) -> set[Topic]:
+    """What the dispatcher asked: the sentences ending in "?" (all of it, unpunctuated)."""
     lowered = normalise(text)
+    asked = re.findall(r"[^.!?]*\?", lowered)
+    if asked:
+        lowered = " ".join(asked)
     topics = {topic for topic, pattern in _QUESTION_PATTERNS.items() if pattern.search(lowered)}
     if Topic.BREATHING_NORMALLY in topics:
         topics.discard(Topic.BREATHING)

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
-from dispatch_tui.server.agents.incidents import BY_NAME, INCIDENT_TYPES, UNKNOWN, IncidentType
+from dispatch_tui.server.agents.incidents import (
+    BY_NAME,
+    DENIALS,
+    INCIDENT_TYPES,
+    UNKNOWN,
+    IncidentType,
+)
 from dispatch_tui.server.agents.location import extract_location
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
 from dispatch_tui.server.agents.patient import PatientState, normalise, read_patient
@@ -25,7 +31,7 @@ _RETRACTION = re.compile(r"\b(?:i mean|i meant)\b")
 _OTHERS = re.compile(r"\b(?:else|other|others|anybody|anyone)\b")
 #: Types read from the patient's state (:mod:`patient`) rather than from keywords.
 _FROM_STATE = frozenset({"cardiac_arrest", "unconscious", "breathing_problem"})
-_GENERAL = ("unconscious", "breathing_problem")
+_GENERAL = ("severe_bleeding", "unconscious", "breathing_problem")
 
 _CHILD = re.compile(
     r"\b(?:baby|babies|infant|toddler|newborn|little (?:boy|girl|one|kid)|(?:my|our|a|the) "
@@ -103,6 +109,12 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
     denied: dict[str, int] = {}
     for index, original, clause in _caller_clauses(segments):
         spans = scopes(clause)
+        for name, words in DENIALS.items():
+            if any(pattern.search(clause) for pattern in BY_NAME[name].patterns):
+                continue  # "it won't stop bleeding" says more than "bleeding" denied
+            for match in words.finditer(clause):
+                if scope_of(spans, match.start(), match.end()) is Scope.NEGATED:
+                    denied[name] = index
         for incident in INCIDENT_TYPES:
             if incident.name in _FROM_STATE:
                 continue
@@ -139,12 +151,34 @@ def _from_state(state: PatientState, segments: Sequence[Segment]) -> list[Findin
 
 
 def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) -> list[Finding]:
-    """Evidence that means less together than alone: a burning car is no building fire."""
+    """Evidence that means less together than alone.
+
+    A burning car is no building fire; confused speech in a diabetic is the
+    blood sugar, not a stroke, unless the face or one side is affected too.
+    """
     names = {f.incident.name for f in findings}
     if "vehicle_fire" in names:
         findings = [f for f in findings if not _only_vehicle_burning(f)]
+    if names & _INJURIES:
+        findings = [
+            f
+            for f in findings
+            if f.incident.name != "allergic_reaction" or _ALLERGY_CUES.search(normalise(f.evidence))
+        ]
+    if "diabetic_emergency" in names:
+        stroke = [f for f in findings if f.incident.name == "stroke"]
+        if stroke and not any(_STROKE_SIGNS.search(normalise(f.evidence)) for f in stroke):
+            findings = [f for f in findings if f.incident.name != "stroke"]
     return findings
 
+
+#: Swelling after a beating or a crash is an injury, not an allergy, unless the call says allergy.
+_INJURIES = frozenset({"assault", "domestic_violence", "traffic_collision", "fall_injury"})
+_ALLERGY_CUES = re.compile(
+    r"\b(?:allerg\w*|anaphyla\w*|sting|stung|bee|wasp|epi ?pen|hives|itch\w*|rash|ate|eaten|food|"
+    r"peanuts?|nuts?|shellfish|shrimp|medicine|medication|antibiotic)\b"
+)
+_STROKE_SIGNS = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b")
 
 _BUILDING = re.compile(
     r"\b(?:house|home|apartment|building|kitchen|roof|basement|attic|upstairs|downstairs|bedroom|"
