@@ -461,19 +461,26 @@ async def _publish(
     total: int,
     settings: Settings,
     after_last: Callable[[], None],
+    close_timeout: float = 10.0,
 ) -> Publication:
     """Send up to ``total`` messages paced at ``rate``, sampling the relay's RSS.
 
     A relay that cannot keep up pushes back on the publisher's socket; sending
     stops after ``duration + drain`` seconds so that the run stays bounded.
-    ``after_last`` runs right after the last send, before the closing handshake.
+    ``after_last`` runs right after the last send, before the closing handshake,
+    which waits up to ``close_timeout`` seconds for the relay to read its backlog.
     """
     prefix = '{"event":"send_to_room","data":{"room_name":"' + ROOM + '","message":{"sent_ns":'
     pad = "x" * max(0, settings.size - len('{"sent_ns":1234567890123456789,"pad":""}'))
     suffix = f',"pad":"{pad}"}}}}}}'
     peak = relay.rss()
     sent = 0
-    async with connect(relay.url, compression=None, open_timeout=STARTUP_TIMEOUT) as ws:
+    async with connect(
+        relay.url,
+        compression=None,
+        open_timeout=STARTUP_TIMEOUT,
+        close_timeout=close_timeout,
+    ) as ws:
 
         async def discard_replies() -> None:
             with contextlib.suppress(ConnectionClosed):

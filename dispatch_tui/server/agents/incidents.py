@@ -184,6 +184,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "overdose_poisoning",
         2,
         (
+            r"(?:drank|drunk|swallowed|ate|drinking|swallowing|got into|sprayed|inhaled|sniffed|huffed) (?:\w+ ){0,3}(?:degreaser|solvent|fuel|petrol|gasoline|kerosene|turpentine|white spirit|washer fluid|windscreen wash|weedkiller|something (?:poisonous|toxic)|liquid|acid|alkali|oven cleaner|mouthwash|vodka and pills|a whole bottle)",
             r"over (?:those|does|dose)|o\.? ?d(?:'d|ed)?\b",
             r"(?:took|taken|take|swallowed|ate|had|downed) (?:way )?(?:too many|too much|a lot of|lots of|loads of|a bunch of|a handful of|handfuls of|all (?:of )?(?:his |her |my |the |their )?|the whole|a whole|an entire|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty|a few|several|extra|double|more) (?:\w+ ){0,3}(?:pills?|tablets?|doses?|meds|medications?|medicines?|bottle|packet|sleeping pills|painkillers|antidepressants|benzos|sedatives|capsules)",
             r"double dose|whole (?:bottle|packet|box|pack)|empty (?:pill )?(?:bottles?|packets?)|(?:pills?|tablets?|capsules) (?:everywhere|all over|missing|gone)",
@@ -268,6 +269,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "chest_pain",
         2,
         (
+            r"(?:pain|pressure|tightness|heaviness|squeezing|crushing|burning|ache|aching) (?:in|on|across|inside) (?:the )?(?:chest|chess|ches)\b|pain (?:go|goes|going|went|moving|spreading) (?:to|into|down) (?:his |her |my |the )?(?:arm|jaw|shoulder|back)",
+            r"like (?:an |a )?elephant (?:is )?(?:sitting|standing|on)",
             r"ches?s?t? ?(?:pains?|hurts?|hurting|pressure|tightness|is tight|feels tight|feels heavy|is heavy)",
             r"(?:pain|pressure|tightness|heaviness|squeezing|crushing|burning|ache|aching) (?:in|on|across|inside|around) (?:his|her|my|the) (?:chest|chess|ches)",
             r"(?:chest|chess) (?:feels|is|was) (?:like )?(?:heavy|tight|crushed|squeezed|an elephant|a stone|a weight|on fire|burning)|elephant (?:on|sitting on) (?:his|her|my) (?:chest|chess)",
@@ -468,6 +471,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "domestic_violence",
         2,
         (
+            r"(?:him|he|she|her)(?:'s| is)? (?:hitting|beating|punching|slapping|choking|strangling|kicking|hurting) (?:her|him|me)\b",
+            r"stop hitting me|(?:don't|stop) hurt(?:ing)? me|(?:he|she)(?:'s| is)? (?:going to|gonna) kill me|(?:couple|husband and wife|boyfriend and girlfriend|they live together|live together)",
             r"(?:my |her |his |our )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|ex-boyfriend|ex-girlfriend|spouse|stepdad|stepfather|stepmom|dad|father|son|brother|mom|mother|fianc[eé]e?|daughter|uncle)\b(?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|threaten\w*|hurting|grab\w*|strangl\w*|dragg\w*|pinn\w*) (?:me|him|her|us|my|our|the kids|them|mom|mum|dad)\b",
             r"(?:he|she) (?:hit|hits|beat|punched|slapped|choked|pushed|shoved|kicked|strangled|threw|grabbed|dragged|attacked) (?:me|my (?:mom|mum|mother|dad|sister|brother|son|daughter|kids?)|us)",
             r"restraining order|protection order|protective order|domestic|(?:he|she)(?:'s| is) (?:drunk|high) and (?:hitting|violent|angry|throwing|smashing)",
@@ -695,6 +700,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "noise_complaint",
         5,
         (
+            r"(?:music|singing|voices|tv|television|party|bass|dog|neighbou?rs?)(?: is| are|'s)? (?:really |so |too |very |super )?loud|singing|karaoke|(?:the|their|his|her|loud) music|stereo|speakers?|drums?|bass (?:is )?(?:shaking|thumping|booming)|(?:yelling|shouting|screaming|partying) all night|fireworks|non[- ]emergency",
             r"loud (?:music|party|bass|stereo|tv|neighbou?rs?)|(?:music|party|bass|stereo|tv)"
             r" (?:is )?(?:so |really |very |too )?loud|blasting|barking|party|noise complaint|"
             r"(?:making|made) (?:so much|a lot of|too much) noise|noise (?:all night|for hours)",

@@ -31,7 +31,7 @@ _RETRACTION = re.compile(r"\b(?:i mean|i meant)\b")
 _OTHERS = re.compile(r"\b(?:else|other|others|anybody|anyone)\b")
 #: Types read from the patient's state (:mod:`patient`) rather than from keywords.
 _FROM_STATE = frozenset({"cardiac_arrest", "unconscious", "breathing_problem"})
-_GENERAL = ("severe_bleeding", "unconscious", "breathing_problem")
+_GENERAL = ("chest_pain", "severe_bleeding", "unconscious", "breathing_problem")
 
 _CHILD = re.compile(
     r"\b(?:baby|babies|infant|toddler|newborn|little (?:boy|girl|one|kid)|(?:my|our|a|the) "
@@ -107,14 +107,12 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
     """
     findings: list[Finding] = []
     denied: dict[str, int] = {}
+    for index, segment in enumerate(segments):
+        if not is_dispatcher(segment):
+            for name in _denials(normalise(segment.text)):
+                denied[name] = index
     for index, original, clause in _caller_clauses(segments):
         spans = scopes(clause)
-        for name, words in DENIALS.items():
-            if any(pattern.search(clause) for pattern in BY_NAME[name].patterns):
-                continue  # "it won't stop bleeding" says more than "bleeding" denied
-            for match in words.finditer(clause):
-                if scope_of(spans, match.start(), match.end()) is Scope.NEGATED:
-                    denied[name] = index
         for incident in INCIDENT_TYPES:
             if incident.name in _FROM_STATE:
                 continue
@@ -137,6 +135,21 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
     ]
     findings.extend(_from_state(read_patient(segments), segments))
     return _resolve_combinations(findings, segments)
+
+
+def _denials(text: str) -> list[str]:
+    """The types whose key words one caller turn denies ("no, no fire")."""
+    spans = scopes(text)
+    denied = []
+    for name, words in DENIALS.items():
+        if any(pattern.search(text) for pattern in BY_NAME[name].patterns):
+            continue  # "it won't stop bleeding" says more than "bleeding" denied
+        if any(
+            scope_of(spans, match.start(), match.end()) is Scope.NEGATED
+            for match in words.finditer(text)
+        ):
+            denied.append(name)
+    return denied
 
 
 def _from_state(state: PatientState, segments: Sequence[Segment]) -> list[Finding]:
