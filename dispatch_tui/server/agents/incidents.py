@@ -184,6 +184,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "overdose_poisoning",
         2,
         (
+            r"(?:got into|found|ate|swallowed|chewed|drank|drunk|drink|drinks|took) (?:some of |a few of |one of |all of )?(?:my|his|her|the|grandma's|grandpa's|mum's|mom's|dad's|nan's) (?:\w+ ){0,2}(?:pills?|tablets?|meds|medicines?|medications?|vitamins|gummies|pill (?:organi[sz]er|box|bottle))",
+            r"(?:drink|drinks|drank) (?:the |some |a )?(?:\w+ )?(?:bleach|antifreeze|poison|cleaner|chemicals?|detergent|degreaser|solvent|fuel|petrol|gasoline|kerosene|acid|lye)",
             r"(?:drank|drunk|swallowed|ate|drinking|swallowing|got into|sprayed|inhaled|sniffed|huffed) (?:\w+ ){0,3}(?:degreaser|solvent|fuel|petrol|gasoline|kerosene|turpentine|white spirit|washer fluid|windscreen wash|weedkiller|something (?:poisonous|toxic)|liquid|acid|alkali|oven cleaner|mouthwash|vodka and pills|a whole bottle)",
             r"over (?:those|does|dose)|o\.? ?d(?:'d|ed)?\b",
             r"(?:took|taken|take|swallowed|ate|had|downed) (?:way )?(?:too many|too much|a lot of|lots of|loads of|a bunch of|a handful of|handfuls of|all (?:of )?(?:his |her |my |the |their )?|the whole|a whole|an entire|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty|a few|several|extra|double|more) (?:\w+ ){0,3}(?:pills?|tablets?|doses?|meds|medications?|medicines?|bottle|packet|sleeping pills|painkillers|antidepressants|benzos|sedatives|capsules)",
@@ -394,6 +396,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "traffic_collision",
         2,
         (
+            r"(?:car|truck|van|bus|driver|motorcycle|motorbike|suv|minivan|lorry|pickup|taxi|cab)s? (?:\w+ ){0,6}(?:hit|smashed into|crashed into|slammed into|ran into|rear-ended|t-boned|went into|ploughed into|plowed into) (?:a|an|the|my|another|his|her|their|us|me)\b",
+            r"(?:ran|run|running|blew|went through) (?:the |a )?(?:red )?(?:light|stop sign)|pil(?:ed|ing) up|pile-up|multi[- ]car|head[- ]on|airbags? (?:went off|deployed|popped)|(?:two|three|four|several) (?:cars|vehicles)\b",
             r"car (?:crash|accident|wreck)|crash(?:ed)?|collision|collided|wreck(?:ed)?|pile ?up",
             r"(?:hit|struck|run over|ran over|knocked down) by (?:a|an|the|his|her) "
             r"(?:car|truck|bus|van|vehicle|suv|motorcycle|driver)",
@@ -526,6 +530,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "burglary_in_progress",
         2,
         (
+            r"(?:climbing|climbed|crawling|crawled|getting|got|sneaking|snuck) (?:in|into|through|in through) (?:the |a |my |our |their )?(?:\w+ )?(?:window|door|back door|house|basement|garage)",
+            r"(?:one's|one is|they're|they are|he's|she's) (?:inside|in there|in the house) (?:now|right now)",
             r"(?:there's|there is|there are|i hear|i heard|i can hear) (?:someone|somebody|a man|a guy|a person|people|two (?:guys|men|people)|strangers?) (?:in|inside|downstairs|upstairs|in my|in the|walking around|moving around|trying)",
             r"(?:someone|somebody|a man|a guy|a person|people|they)(?:'s| is| are|'re) (?:downstairs|upstairs|inside|in the (?:house|kitchen|living room|garage|basement))",
             r"(?:going|looking|rummaging|rifling) through (?:my|our|the) (?:drawers|stuff|things|house|rooms|cupboards)",

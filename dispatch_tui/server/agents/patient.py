@@ -146,6 +146,8 @@ _SENTENCE = re.compile(r"[^.!?]+")
 def normalise(text: str) -> str:
     """Lower case, straight apostrophes, single spaces."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    # An ellipsis is a pause in speech, not the end of what is said.
+    text = re.sub(r"\.{2,}|\u2026", " ", text)
     return re.sub(r"\s+", " ", text)
 
 
@@ -173,8 +175,10 @@ def question_topics(text: str) -> set[Topic]:
     if asked:
         lowered = " ".join(asked)
     topics = {topic for topic, pattern in _QUESTION_PATTERNS.items() if pattern.search(lowered)}
-    if Topic.BREATHING_NORMALLY in topics:
+    if Topic.BREATHING_NORMALLY in topics or Topic.DIFFICULTY in topics:
         topics.discard(Topic.BREATHING)
+    if Topic.DIFFICULTY in topics:
+        topics.discard(Topic.BREATHING_NORMALLY)
     return topics
 
 
@@ -213,7 +217,7 @@ def read_patient(segments: Sequence[Segment]) -> PatientState:
             if sign in _POSITIVE and has_trigger(match.group(0)):
                 # "his chest isn't moving": the negation is inside the words.
                 negated = not negated
-            _apply_sign(state, sign, negated, _quote(segment.text, match), turn)
+            _apply_sign(state, sign, negated, _quote(segment.text, text, match), turn)
         if _SELF.search(text):
             state.self_report = Fact(True, segment.text.strip(), turn)
     return state
@@ -224,15 +228,22 @@ _POSITIVE = frozenset({Sign.BREATHING, Sign.RESPONSIVE})
 _SELF = re.compile(rf"\b(?:{SELF_REPORT})\b")
 
 
-def _quote(original: str, match: re.Match[str]) -> str:
-    """The caller's own words around a match: the clause it stands in."""
-    text = original.strip()
-    lowered = normalise(text)
-    if len(lowered) != len(text):
-        return text
-    start = max(lowered.rfind(mark, 0, match.start()) for mark in ".!?;")
-    ends = [i for i in (lowered.find(mark, match.end()) for mark in ".!?;") if i != -1]
-    return text[start + 1 : min(ends, default=len(text))].strip() or text
+def in_original(original: str, piece: str) -> str:
+    """The caller's own words (case and punctuation as said) behind a normalised piece."""
+    words = re.findall(r"[\w']+", piece)
+    if not words:
+        return piece.strip()
+    pattern = r"\W+".join(re.escape(word) for word in words)
+    straight = original.replace("\u2019", "'").replace("\u2018", "'")
+    found = re.search(pattern, straight, re.IGNORECASE)
+    return original[found.start() : found.end()] if found else piece.strip()
+
+
+def _quote(original: str, text: str, match: re.Match[str]) -> str:
+    """The caller's own words around a match: the sentence it stands in."""
+    start = max(text.rfind(mark, 0, match.start()) for mark in ".!?;")
+    ends = [i for i in (text.find(mark, match.end()) for mark in ".!?;") if i != -1]
+    return in_original(original, text[start + 1 : min(ends, default=len(text))])
 
 
 def _apply_answer(

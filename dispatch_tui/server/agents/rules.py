@@ -22,9 +22,9 @@ from dispatch_tui.server.agents.incidents import (
 )
 from dispatch_tui.server.agents.location import extract_location
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
-from dispatch_tui.server.agents.patient import PatientState, normalise, read_patient
+from dispatch_tui.server.agents.patient import PatientState, in_original, normalise, read_patient
 
-_CLAUSE_BREAK = re.compile(r"[.!?;]+")
+_CLAUSE_BREAK = re.compile(r"[!?;]+|\.+")
 #: What a caller says before taking it back ("..., i mean ...") does not count.
 _RETRACTION = re.compile(r"\b(?:i mean|i meant)\b")
 #: "anyone else", "the other one": a negation about someone else vetoes nothing.
@@ -65,15 +65,9 @@ class Finding:
     segment_index: int
 
 
-def _clauses(text: str) -> list[tuple[int, str]]:
-    """``(offset, sentence)`` pieces, so negation and history stay local."""
-    pieces: list[tuple[int, str]] = []
-    start = 0
-    for brk in _CLAUSE_BREAK.finditer(text):
-        pieces.append((start, text[start : brk.start()]))
-        start = brk.end()
-    pieces.append((start, text[start:]))
-    return pieces
+def _clauses(text: str) -> list[str]:
+    """The sentences of one turn, so negation and history stay local."""
+    return [piece for piece in _CLAUSE_BREAK.split(text) if piece.strip()]
 
 
 def _negated(clause: str, match: re.Match[str]) -> bool:
@@ -88,12 +82,11 @@ def _caller_clauses(segments: Sequence[Segment]) -> list[tuple[int, str, str]]:
         if is_dispatcher(segment):
             continue
         lowered = normalise(segment.text)
-        for offset, clause in _clauses(lowered):
+        for clause in _clauses(lowered):
             retracted = list(_RETRACTION.finditer(clause))
             if retracted:
-                offset += retracted[-1].end()
                 clause = clause[retracted[-1].end() :]
-            found.append((index, segment.text[offset : offset + len(clause)], clause))
+            found.append((index, in_original(segment.text, clause), clause))
     return found
 
 
@@ -178,6 +171,12 @@ def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) 
             for f in findings
             if f.incident.name != "allergic_reaction" or _ALLERGY_CUES.search(normalise(f.evidence))
         ]
+    if names & _INJURIES:
+        findings = [
+            f
+            for f in findings
+            if f.incident.name != "stroke" or _NAMED_STROKE.search(normalise(f.evidence))
+        ]
     if "diabetic_emergency" in names:
         stroke = [f for f in findings if f.incident.name == "stroke"]
         if stroke and not any(_STROKE_SIGNS.search(normalise(f.evidence)) for f in stroke):
@@ -191,6 +190,8 @@ _ALLERGY_CUES = re.compile(
     r"\b(?:allerg\w*|anaphyla\w*|sting|stung|bee|wasp|epi ?pen|hives|itch\w*|rash|ate|eaten|food|"
     r"peanuts?|nuts?|shellfish|shrimp|medicine|medication|antibiotic)\b"
 )
+#: Stroke signs an injury cannot explain.
+_NAMED_STROKE = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|slurr\w*|speech|words)\b")
 _STROKE_SIGNS = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b")
 
 _BUILDING = re.compile(
