@@ -17,7 +17,8 @@ from dispatch_tui.server.agents.base import Segment, is_dispatcher
 _SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|way|place|pl|circle|"
     r"terrace|parkway|pkwy|highway|hwy|ridge|bend|loop|trail|pike|square|hill|view|crescent|row|"
-    r"alley|close|path|run|point|heights|grove|park|walk|plaza|green)"
+    r"alley|close|path|run|point|heights|grove|park|walk|plaza|green|mews|gardens|gate|crossing|"
+    r"crest|hollow|commons|wharf|quay|rise|mount|fields|meadows?|chase|yard|approach|vale|croft)"
 )
 _ORDINAL = r"\d+(?:st|nd|rd|th)"
 _DIRECTION = r"(?:north|south|east|west|n|s|e|w)"
@@ -27,30 +28,43 @@ _STRONG_SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|parkway|pkwy|"
     r"highway|hwy|terrace|circle|pike)"
 )
-_UNIT = r"(?:\s+(?:apartment|apt|unit|suite|room|flat|number|no|#)\.?\s*[a-z]?\d+[a-z]?)?"
-_NUMBER_WORDS = r"(?:\d{1,6}[a-z]?)"
+_UNIT_WORD = (
+    r"(?:apartment|apt|unit|suite|room|flat|number|no|#|level|floor|building|block|house|lot)"
+)
+_UNIT_ID = r"(?:[a-z]?\d+[a-z]?|[a-z]\b|one|two|three|four|five|six|seven|eight|nine|ten)"
+_UNIT = rf"(?:,?\s+{_UNIT_WORD}\.?\s*{_UNIT_ID})?"
+#: House numbers as speech-to-text writes them: "338", or digit by digit "3 3 8".
+_NUMBER_WORDS = r"(?:\d{1,6}[a-z]?(?:\s\d{1,4})*)"
 
 _ADDRESS = re.compile(
     rf"\b{_NUMBER_WORDS}\s+(?:{_DIRECTION}\s+)?(?:(?:{_NAME}|{_ORDINAL})\s+){{0,2}}?"
     rf"(?:{_NAME}\s+)?{_SUFFIX}\b(?:\s+{_STRONG_SUFFIX}\b)?{_UNIT}"
 )
+_ROAD_NUMBER = (
+    r"(?:interstate|highway|hwy|route|rte|county road|state road|state route|i|us|sr)[ -]?\d+"
+)
+_MARKER_FIRST = re.compile(
+    rf"\b(?:mile marker|marker|mm|exit)\s*\d+\s+(?:on|of|off)\s+(?:the\s+)?{_ROAD_NUMBER}"
+    rf"(?:\s+{_DIRECTION}(?:bound)?\b)?"
+)
 _HIGHWAY = re.compile(
     rf"\b(?:interstate|highway|hwy|route|rte|county road|state road|state route|i|us|sr)[ -]?\d+"
-    rf"(?:\s+{_DIRECTION}(?:bound)?\b)?(?:\s+(?:at|near|by|past|before|after|around)\s+"
+    rf"(?:\s+{_DIRECTION}(?:bound)?\b)?(?:,?\s+(?:just |right )?(?:at|near|by|past|before|after|around)\s+"
     rf"(?:mile marker|mile|marker|exit|mm)\s*\d+)?"
 )
 _INTERSECTION = re.compile(
     rf"\b(?:(?:the )?corner of )?(?:{_ORDINAL}|{_NAME})(?:\s+{_SUFFIX})? (?:and|&) "
     rf"(?:{_ORDINAL}|{_NAME})(?:\s+{_SUFFIX})?\b"
 )
-_NAMED_STREET = re.compile(rf"\b(?:(?:{_ORDINAL}|{_NAME})\s+{_STRONG_SUFFIX}|broadway)\b{_UNIT}")
 _PLACE_NOUN = (
     r"(?:park|beach|lake|river|bridge|mall|school|elementary|college|university|hall|library|gym|"
     r"church|station|store|market|hospital|hotel|motel|apartments|complex|building|plaza|center|"
     r"centre|parking lot|parking garage|parking|lot|playground|trailhead|field|stadium|restaurant|pizza|"
     r"diner|cafe|bar|pub|bank|pharmacy|depot|walmart|target|safeway|kroger|costco|mcdonald's|"
     r"bus stop|gas station|pier|marina|campground|trail|living|nursing home|office|warehouse|kitchen|"
-    r"grill|depot|"
+    r"grill|depot|house|care home|care center|care centre|group home|overpass|underpass|quarry|"
+    r"club|woodshop|shop|barn|mill|elevator|dock|wharf|jetty|tunnel|roundabout|junction|"
+    r"interchange|ramp|cinemas?|footbridge|walkway|boardwalk|promenade|bowling alley|dock|"
     r"factory|farm|pool|arena|theater|theatre|museum|airport|terminal)"
 )
 
@@ -125,22 +139,51 @@ _STOP_WORDS = frozenset(
         "outside",
         "inside",
         "front",
+        "lives",
+        "live",
+        "living",
+        "calling",
+        "this",
+        "we've",
+        "i've",
+        "he'll",
     ]
 )
 _NOT_STOP = "(?!(?:" + "|".join(sorted(_STOP_WORDS - {"the"})) + r")\b)"
+_NAMED_STREET = re.compile(
+    rf"\b(?:(?:{_NOT_STOP}{_NAME}\s+){{0,2}}(?:{_ORDINAL}|{_NAME})\s+{_STRONG_SUFFIX}|broadway)\b{_UNIT}"
+)
 _PLACE = re.compile(
-    rf"\b(?:the\s+)?(?:{_NOT_STOP}(?:{_NAME}|{_ORDINAL})\s+){{0,3}}{_PLACE_NOUN}"
+    rf"\b(?:the\s+)?(?:st\.?\s+|saint\s+)?(?:{_NOT_STOP}(?:{_NAME}|{_ORDINAL})\s+){{0,3}}{_PLACE_NOUN}"
     rf"(?:\s+{_PLACE_NOUN})*\b(?:\s+room\s+\d+[a-z]?)?"
 )
 _CONNECTORS = r"(?:at|on|near|by|off|behind|outside|inside|in front of|across from|next to|of)"
 _LEFT_PLACE = re.compile(
     rf"(?:the\s+)?(?:(?:{_NAME}|{_ORDINAL})\s+){{0,3}}?{_PLACE_NOUN}\s+{_CONNECTORS}\s+$"
 )
-_LEFT_GENERIC = re.compile(rf"(?:the\s+)?(?:{_NAME}\s+){{1,2}}{_CONNECTORS}\s+(?:the\s+)?$")
+_LEFT_GENERIC = re.compile(rf"(?:the\s+)?(?:{_NAME}\s+){{1,3}}{_CONNECTORS}\s+(?:the\s+)?$")
+#: Where the caller is relative to the place ("outside", "above"): part of where to go.
+_LEFT_RELATION = re.compile(
+    r"(?:right\s+)?(?:outside|above|below|behind|across from|in front of|opposite|next to|beside|"
+    r"under|underneath|around the back of|at the back of)\s+$"
+)
+#: A name the caller puts before the address ("club orbit, 18 saxon street").
+_LEFT_NAME = re.compile(
+    rf"(?:^|\b(?:this is|at|of|from)\s+)((?:the\s+)?(?:{_NAME}\s+){{0,3}}{_NAME}),\s+$"
+)
+#: A unit said before the address ("apartment 3b at 720 ...").
+_LEFT_UNIT = re.compile(rf"{_UNIT_WORD}\.?\s*{_UNIT_ID}\s*(?:,|\s(?:at|in|of|on))\s+$")
 _RIGHT_TAIL = re.compile(
-    rf"^\s+(?:(?:near|by|off|behind|at|next to|across from|in front of)\s+(?:the\s+)?"
+    rf"^,?\s+(?:(?:near|by|off|behind|at|next to|across from|in front of|opposite|on)\s+(?:the\s+)?"
     rf"(?:(?:{_NAME}|{_ORDINAL}|\d+)\s+){{0,3}}?(?:{_PLACE_NOUN}|{_SUFFIX}|pavilion|mill|buoy|"
-    rf"float|sign|entrance|exit \d+|mile marker \d+|road \d+|route \d+)(?:\s+\d+)?)"
+    rf"float|sign|entrance|exit \d+|mile marker \d+|road \d+|route \d+)(?:\s+\d+)?"
+    rf"|{_UNIT_WORD}\.?\s*{_UNIT_ID}\b|(?:{_PLACE_NOUN})\b"
+    rf"|(?:the\s+)?(?:{_NAME}\s+){{0,2}}(?:out back|round the back|at the back|in the back|upstairs|"
+    rf"downstairs)|the\s+(?:basement|attic|garage|back yard|backyard|garden|roof|loft|cellar|"
+    rf"kitchen|lobby|foyer|car park|front|back)\b"
+    rf"|(?:first|second|third|fourth|fifth|sixth|seventh|\d+(?:st|nd|rd|th)|top|ground|bottom) floor"
+    rf"|(?:behind|near|by|next to|across from|opposite|off)\s+(?:the\s+)?(?:{_NOT_STOP}{_NAME}\s+){{0,2}}"
+    rf"{_NOT_STOP}{_NAME}(?=\s*(?:[,.;!?]|$)))"
 )
 _CORRECTION = re.compile(
     r"\b(?:sorry|no wait|wait no|i mean|actually|i meant|correction|not \w+,? (?:it's|its))\b"
@@ -151,26 +194,36 @@ def _candidates(text: str) -> list[tuple[int, int, int]]:
     """``(start, end, strength)`` of every anchor in lowered ``text``."""
     found = []
     for strength, pattern in (
+        (5, _MARKER_FIRST),
         (4, _ADDRESS),
         (4, _HIGHWAY),
         (3, _INTERSECTION),
         (2, _NAMED_STREET),
         (1, _PLACE),
     ):
-        for match in pattern.finditer(text):
-            if pattern is _INTERSECTION and not _is_intersection(match.group(0)):
+        position = 0
+        while (match := pattern.search(text, position)) is not None:
+            if pattern is _INTERSECTION and not _is_intersection(
+                match.group(0), text[: match.start()]
+            ):
+                # "at pike and 10th": try again from the next word.
+                position = match.start() + len(match.group(0).split()[0]) + 1
                 continue
             found.append((match.start(), match.end(), strength))
+            position = match.end()
     return found
 
 
-def _is_intersection(text: str) -> bool:
-    """Two street names around "and": at least one must look like a street."""
+def _is_intersection(text: str, before: str = "") -> bool:
+    """Two street names around "and": one must look like a street, or the caller says "at" it."""
     left, _, right = re.split(r" (and|&) ", text, maxsplit=1)
     sides = [left.replace("the corner of ", "").replace("corner of ", ""), right]
     if any(side.split()[-1] in _STOP_WORDS or side.split()[0] in _STOP_WORDS for side in sides):
         return False
     if text.startswith(("the corner of", "corner of")):
+        return True
+    said_at = re.search(r"\b(?:i'm|we're|i am|we are|it's|it is|he's|she's) at\s+$", before)
+    if said_at and all(len(side.split()) == 1 for side in sides):
         return True
     street_like = [
         bool(re.fullmatch(rf"{_ORDINAL}(?:\s+{_SUFFIX})?", side))
@@ -186,9 +239,25 @@ _NOT_A_PLACE = frozenset(
 )
 
 
+#: Who the caller is ("the school nurse at ...") is not where.
+_ROLES = frozenset(
+    {"nurse", "owner", "manager", "lead", "security", "guard", "teacher", "staff", "worker",
+     "employee", "driver", "neighbor", "neighbour", "cashier", "clerk", "receptionist",
+     "about", "supervisor", "caretaker", "janitor", "doctor", "coach", "mom", "dad", "son",
+     "daughter", "friend", "wife", "husband", "someone", "somebody", "man", "woman", "guy", "lady"}
+)  # fmt: skip
+
+
+_SOMEBODYS = frozenset(
+    {"somebody's", "someone's", "anybody's", "anyone's", "nobody's", "everyone's"}
+)
+
+
 def _describes_people(word: str) -> bool:
     """A pronoun, a state ("trapped", "bleeding") or an adverb cannot begin a place name."""
-    if word in _STOP_WORDS - {"the"} or word in _NOT_A_PLACE:
+    if word in _STOP_WORDS - _KEPT or word in _NOT_A_PLACE:
+        return True
+    if word in _SOMEBODYS:
         return True
     return len(word) > 4 and word.endswith(("ed", "ing"))
 
@@ -198,22 +267,44 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
     before = text[:start]
     for pattern in (_LEFT_PLACE, _LEFT_GENERIC):
         left = pattern.search(before)
-        while left is not None and _describes_people(left.group(0).split()[0]):
+        while left is not None and (
+            _describes_people(left.group(0).split()[0]) or _ROLES & set(left.group(0).split())
+        ):
             left = pattern.search(before, left.start() + len(left.group(0).split()[0]) + 1)
         if left is not None:
             start = left.start()
             break
-    tail = _RIGHT_TAIL.match(text[end:])
-    if tail is not None:
+    for _ in range(3):
+        tail = _RIGHT_TAIL.match(text[end:])
+        if tail is None:
+            break
         end += tail.end()
+    for _ in range(3):
+        moved = start
+        for pattern in (_LEFT_UNIT, _LEFT_RELATION, _LEFT_PLACE):
+            left = pattern.search(text[:start])
+            if left is not None and not (
+                _describes_people(left.group(0).split()[0]) or _ROLES & set(left.group(0).split())
+            ):
+                start = left.start()
+        named = _LEFT_NAME.search(text[:start])
+        words = [] if named is None else named.group(1).split()
+        if named is not None and not any(_describes_people(w) or w in _ROLES for w in words):
+            start = named.start(1)
+        if start == moved:
+            break
     return start, end
+
+
+#: Stop words that still belong to a place when it starts with them.
+_KEPT = frozenset({"the", "outside", "behind", "inside"})
 
 
 def _trim(text: str, start: int, end: int) -> int:
     """Skip leading words that are not part of a place ("i'm at the ...")."""
     words = re.finditer(r"\S+", text[start:end])
     for word in words:
-        if word.group(0) in _STOP_WORDS and word.group(0) != "the":
+        if word.group(0) in _STOP_WORDS and word.group(0) not in _KEPT:
             continue
         return start + word.start()
     return start
@@ -237,7 +328,7 @@ def _locations_in(text: str) -> list[tuple[int, int, int]]:
         wide_start, wide_end = _widen(text, start, end)
         wide_start = _trim(text, wide_start, wide_end)
         words = [w for w in text[wide_start:wide_end].split() if w != "the"]
-        if strength == 1 and len(words) < 2:
+        if strength == 1 and (len(words) < 2 or words[0] in _SOMEBODYS):
             continue
         spans.append((wide_start, wide_end, strength))
     return _merge(spans)
