@@ -23,6 +23,15 @@ from dispatch_tui.server.agents.incidents import (
 from dispatch_tui.server.agents.location import extract_location
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
 from dispatch_tui.server.agents.patient import PatientState, in_original, normalise, read_patient
+from dispatch_tui.server.agents.signs import (
+    AGE,
+    CHILD,
+    CHILD_UNDER,
+    SEVERAL,
+    SEVERAL_AT_SCENE,
+    TRAPPED,
+    age_in_years,
+)
 
 _CLAUSE_BREAK = re.compile(r"[!?;]+|\.+")
 #: What a caller says before taking it back ("..., i mean ...") does not count.
@@ -33,28 +42,18 @@ _OTHERS = re.compile(r"\b(?:else|other|others|anybody|anyone)\b")
 _FROM_STATE = frozenset({"cardiac_arrest", "unconscious", "breathing_problem"})
 _GENERAL = ("chest_pain", "severe_bleeding", "unconscious", "breathing_problem")
 
-_CHILD = re.compile(
-    r"\b(?:baby|babies|infant|toddler|newborn|little (?:boy|girl|one|kid)|(?:my|our|a|the) "
-    r"(?:child|kid|kids|children)|(?:[1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"eleven|twelve)[- ](?:years?|yrs?|months?|weeks?)[- ]old|(?:he|she)(?:'s| is) "
-    r"(?:only )?(?:[1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b"
-    r"(?! (?:minutes|hours|o'clock|floors?|blocks?|cars?))|kindergarten|elementary)\b"
+_CHILD = re.compile(rf"\b(?:{CHILD})\b")
+_SEVERAL = re.compile(rf"\b(?:{SEVERAL})\b")
+_TRAPPED = re.compile(rf"\b(?:{TRAPPED})\b")
+_SEVERAL_AT_SCENE = re.compile(rf"\b(?:{SEVERAL_AT_SCENE})\b")
+#: The patient's age asked ("how old is he?"), not the caller's ("how old are you?").
+_HOW_OLD = re.compile(r"\bhow old (?!are you)|\b(?:his|her|their|the patient's) age\b")
+_AGE_ANSWER = re.compile(
+    rf"^\W*(?:(?:he|she|they)(?:'s| is| are)\s+)?(?:only\s+|just\s+)?({AGE})\b(?!\s*(?:years? old )?(?:and a half )?(?:minutes|hours|o'clock))"
 )
-_SEVERAL = re.compile(
-    r"\b(?:(?:two|three|four|five|six|several|multiple|many|a few|a bunch of|lots of|both)"
-    r" (?:of (?:them|the \w+) )?(?:people (?:are |were )?(?:hurt|injured|bleeding|shot|stabbed|trapped|"
-    r"unconscious|down)|persons|victims|patients|injured|kids (?:are |were )?(?:hurt|injured)|"
-    r"passengers|of them (?:are |were )?(?:hurt|injured|bleeding|shot|unconscious|stuck|trapped)|"
-    r"are (?:hurt|injured|bleeding|unconscious|shot))|(?:everyone|everybody|"
-    r"they're all|they are all|both of them) (?:is |are )?(?:hurt|injured|bleeding|unconscious|shot)"
-    r"|more than one (?:person|victim)|(?:two|three|four|five|six|seven|eight|nine|ten|several|"
-    r"multiple|a bunch of|a couple of|\d+) (?:people|persons|passengers|victims|patients|kids|"
-    r"children)(?! (?:fighting|arguing|yelling|standing|watching|talking|partying|screaming at|in the"
-    r" yard|outside|at the party)))\b"
-)
-_TRAPPED = re.compile(
-    r"\b(?:trapped|pinned|stuck (?:inside|in (?:the|his|her|their) (?:car|vehicle|truck|room|house|"
-    r"building))|can't get (?:him |her |them )?out|(?:is |are )?still (?:inside|in there))\b"
+#: Where "inside" and "locked in" mean something else than trapped.
+_NOT_TRAPPED = frozenset(
+    {"burglary_in_progress", "domestic_violence", "assault", "suicidal_person", "missing_person"}
 )
 
 
@@ -207,13 +206,30 @@ def _only_vehicle_burning(finding: Finding) -> bool:
     )
 
 
-def _raise_reasons(segments: Sequence[Segment]) -> list[str]:
+def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
+    """The caller's words that raise the priority: a child, several victims, someone trapped.
+
+    A child is also a short answer under 16 to the dispatcher's "how old".
+    """
+    raisers = [_SEVERAL] if incident in _NOT_TRAPPED else [_SEVERAL, _SEVERAL_AT_SCENE, _TRAPPED]
+    if incident != "childbirth":
+        raisers.append(_CHILD)
     reasons = []
     for _, original, clause in _caller_clauses(segments):
-        for pattern in (_CHILD, _SEVERAL, _TRAPPED):
+        for pattern in raisers:
             match = pattern.search(clause)
             if match is not None and not _negated(clause, match):
                 reasons.append(original.strip())
+    if incident != "childbirth":
+        asked_age = False
+        for segment in segments:
+            if is_dispatcher(segment):
+                asked_age = bool(_HOW_OLD.search(normalise(segment.text)))
+                continue
+            answer = _AGE_ANSWER.search(normalise(segment.text)) if asked_age else None
+            if answer is not None and age_in_years(answer.group(1)) < CHILD_UNDER:
+                reasons.append(segment.text.strip())
+            asked_age = False
     return reasons
 
 
@@ -231,9 +247,7 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     best = min(findings, key=lambda f: (f.incident.priority, order[f.incident.name]))
     incident = best.incident
     evidence = _unique(f.evidence for f in findings if f.incident is incident)
-    raisers = _raise_reasons(segments) if incident.priority > 1 else []
-    if incident.name == "childbirth":
-        raisers = [r for r in raisers if not _CHILD.search(normalise(r))]
+    raisers = _raise_reasons(segments, incident.name) if incident.priority > 1 else []
     priority = max(1, incident.priority - (1 if raisers else 0))
     confidence = min(0.95, 0.55 + 0.15 * len(evidence))
     return _suggestion(incident, priority, location, [*evidence, *raisers][:4], confidence)

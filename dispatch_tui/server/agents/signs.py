@@ -13,6 +13,7 @@ The dispatcher's questions are in :data:`QUESTIONS`, and short answers in
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Final
 
@@ -153,4 +154,88 @@ SELF_REPORT: Final = (
     r"i can't (?:breathe|breath|swallow|talk|stop)|i (?:feel|felt|have|got|think i)|"
     r"i'm (?:having|feeling|getting|bleeding|dizzy|choking|short)|my (?:chest|throat|face|tongue|lips|"
     r"heart|head|stomach|belly|arm|leg|eyes?|skin|body|hands?|neck|mouth|back)"
+)
+
+# -- what raises the priority: a child, several victims, someone trapped ------
+
+#: Ages under this are children.
+CHILD_UNDER: Final = 16
+_NUMBER_WORDS: Final = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+#: An age as said: "7", "seven", "eighteen months", "sixty-eight".
+AGE: Final = (
+    r"\d{1,3}(?:\s*(?:months?|weeks?|days?))?|(?:"
+    + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+    + r")(?:\s*(?:months?|weeks?|days?))?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ]\w+)?"
+)
+
+
+def age_in_years(said: str) -> float:
+    """The age a caller said, in years (months and weeks count as under one)."""
+    if re.search(r"months?|weeks?|days?", said):
+        return 0.5
+    number = re.match(r"\d+", said)
+    if number:
+        return float(number.group(0))
+    return float(_NUMBER_WORDS.get(said.split("-")[0].split()[0], 99))
+
+
+CHILD: Final = (
+    r"baby|babies|infant|toddler|newborn|little (?:boy|girl|one|kid)|(?:my|our|a|the) (?:child|kid|kids|children)|"
+    r"(?:[1-9]|1[0-5]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)[- ]"
+    r"(?:years?|yrs?|months?|weeks?)[- ]old|(?:he|she)(?:'s| is) (?:only )?(?:[1-9]|1[0-5]|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)\b(?! (?:minutes|hours|o'clock|floors?|blocks?|cars?|feet|foot|meters|metres))|"
+    r"kindergarten|elementary|primary school|(?:months|weeks) old"
+)
+_PEOPLE: Final = r"(?:people|persons|men|women|guys|kids|children|friends|victims|patients|passengers|workers|students|boys|girls|teenagers|teens|adults|residents|players)"
+_MANY: Final = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|multiple|many|a few|a bunch of|lots of|a couple of|both|\d+)"
+_HURT: Final = (
+    r"(?:hurt|injured|bleeding|shot|stabbed|trapped|unconscious|down|sick|burned|burnt|on the (?:floor|ground)|"
+    r"not breathing|nodding|passed out|fell|took (?:something|some|pills|drugs|too much)|overdosed|"
+    r"throwing up|vomiting|coughing|feel sick|thrown out|lying)"
+)
+SEVERAL: Final = (
+    rf"{_MANY} (?:of )?(?:them|my \w+|the \w+|these \w+|those \w+|{_PEOPLE})(?: are| were|'re)? (?:\w+ ){{0,3}}{_HURT}|"
+    rf"{_MANY} (?:of )?(?:my |the |our )?(?:\w+ )?{_PEOPLE} (?:\w+ ){{0,4}}{_HURT}|"
+    rf"(?:jumped|attacked|beat up|beating up|stabbed|shot|hit|ran over|struck|mowed down) {_MANY} (?:\w+ )?{_PEOPLE}|"
+    rf"(?:everyone|everybody|they're all|they are all|both of them|they're both|they are both) (?:is |are )?(?:\w+ )?{_HURT}|"
+    r"(?:we|they)(?:'ve| have|'re| are)? all (?:\w+ ){0,2}(?:sick|dizzy|hurt|injured|headaches|throwing up|coughing|feel)|"
+    r"more than one (?:person|victim)|(?:persons|victims|patients|casualties)|mass casualty"
+)
+#: Several people at a crash, a fire or a poisoning (not at a fight, where some are the attackers).
+SEVERAL_AT_SCENE: Final = (
+    rf"(?:there's|there are|there is|there were|yes|yeah)(?:,)? (?:like |about |maybe |at least |a )?{_MANY} (?:of )?{_PEOPLE}|"
+    rf"(?:some|a couple|several|all|most) of them (?:are |were |got )?(?:\w+ )?(?:{_HURT}|screaming|moaning)"
+)
+TRAPPED: Final = (
+    r"trapped|pinned|stuck (?:inside|in (?:the|his|her|their) (?:car|vehicle|truck|room|house|building))|"
+    r"(?:can't|cannot|couldn't|can not) get (?:him |her |them |it |the door )?(?:out|open)|(?:is |are )?still (?:inside|in there|in the car)|"
+    r"doors? (?:won't|will not|can't|doesn't|does not) open|(?:banging|pounding|hitting) on the (?:window|door|glass)|"
+    r"(?:there's|there is) (?:a |someone |somebody |a man |a woman |a person |people |a kid |a child )?(?:\w+ )?(?:still )?(?:inside|in the car|in there)"
 )
