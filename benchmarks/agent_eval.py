@@ -127,10 +127,9 @@ async def evaluate(calls: list[dict[str, Any]], agent: Agent) -> Report:
     report = Report()
     for call in calls:
         segments = _segments(call)
-        predicted = await agent.suggest(segments)
-        report.outcomes.append(Outcome(call["call_id"], call["label"], predicted))
         recognised: Recognition | None = None
         caller_turns = 0
+        # Turn by turn, as the relay's pipeline asks: each utterance is new to the agent.
         for end in range(1, len(segments) + 1):
             if not is_dispatcher(segments[end - 1]):
                 caller_turns += 1
@@ -140,6 +139,7 @@ async def evaluate(calls: list[dict[str, Any]], agent: Agent) -> Report:
             if recognised is None and so_far.incident_type == "cardiac_arrest":
                 at = call["segments"][end - 1].get("at")
                 recognised = Recognition(call["call_id"], caller_turns, at)
+        report.outcomes.append(Outcome(call["call_id"], call["label"], so_far))
         if call["label"]["incident_type"] == "cardiac_arrest":
             report.recognitions.append(recognised or Recognition(call["call_id"], None, None))
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from dispatch_tui.server.agents.base import Segment, is_dispatcher
 
@@ -322,6 +323,7 @@ def _merge(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     return merged
 
 
+@lru_cache(maxsize=4096)
 def _locations_in(text: str) -> list[tuple[int, int, int]]:
     spans = []
     for start, end, strength in _candidates(text):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from dispatch_tui.server.agents.base import Segment, is_dispatcher
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
@@ -151,8 +152,12 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+@lru_cache(maxsize=4096)
 def sign_matches(text: str) -> list[tuple[Sign, re.Match[str], Scope]]:
-    """Each sign in one lower-cased utterance, first sign first for any span of words."""
+    """Each sign in one lower-cased utterance, first sign first for any span of words.
+
+    Cached (the call is read again at every utterance); callers must not change the list.
+    """
     spans = scopes(text)
     taken: list[tuple[int, int]] = []
     found: list[tuple[Sign, re.Match[str], Scope]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
@@ -76,17 +77,24 @@ def _negated(clause: str, match: re.Match[str]) -> bool:
 
 def _caller_clauses(segments: Sequence[Segment]) -> list[tuple[int, str, str]]:
     """``(segment index, original text, lowered clause)`` of everything the caller said."""
+    return [
+        (index, original, clause)
+        for index, segment in enumerate(segments)
+        if not is_dispatcher(segment)
+        for original, clause in _sentences(segment.text)
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[tuple[str, str], ...]:
+    """``(original, lowered)`` sentences of one turn, each after any retraction in it."""
     found = []
-    for index, segment in enumerate(segments):
-        if is_dispatcher(segment):
-            continue
-        lowered = normalise(segment.text)
-        for clause in _clauses(lowered):
-            retracted = list(_RETRACTION.finditer(clause))
-            if retracted:
-                clause = clause[retracted[-1].end() :]
-            found.append((index, in_original(segment.text, clause), clause))
-    return found
+    for clause in _clauses(normalise(text)):
+        retracted = list(_RETRACTION.finditer(clause))
+        if retracted:
+            clause = clause[retracted[-1].end() :]
+        found.append((in_original(text, clause), clause))
+    return tuple(found)
 
 
 def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
@@ -104,22 +112,10 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
             for name in _denials(normalise(segment.text)):
                 denied[name] = index
     for index, original, clause in _caller_clauses(segments):
-        spans = scopes(clause)
-        for incident in INCIDENT_TYPES:
-            if incident.name in _FROM_STATE:
-                continue
-            for pattern in incident.patterns:
-                match = pattern.search(clause)
-                if match is None:
-                    continue
-                own = has_trigger(match.group(0))
-                scope = scope_of(spans, match.start(), match.end(), own)
-                if scope is Scope.NEGATED and not _OTHERS.search(clause):
-                    denied[incident.name] = index
-                if scope is not Scope.AFFIRMED:
-                    continue
-                findings.append(Finding(incident, original.strip(), index))
-                break
+        affirmed, negated = _read_clause(clause)
+        for name in negated:
+            denied[name] = index
+        findings.extend(Finding(BY_NAME[name], original.strip(), index) for name in affirmed)
     findings = [
         f
         for f in findings
@@ -129,7 +125,34 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
     return _resolve_combinations(findings, segments)
 
 
-def _denials(text: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def _read_clause(clause: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The types one caller sentence affirms, and those it denies.
+
+    Cached: the agent reads the whole call again at every utterance.
+    """
+    spans = scopes(clause)
+    affirmed: list[str] = []
+    negated: list[str] = []
+    for incident in INCIDENT_TYPES:
+        if incident.name in _FROM_STATE:
+            continue
+        for pattern in incident.patterns:
+            match = pattern.search(clause)
+            if match is None:
+                continue
+            own = has_trigger(match.group(0))
+            scope = scope_of(spans, match.start(), match.end(), own)
+            if scope is Scope.NEGATED and not _OTHERS.search(clause):
+                negated.append(incident.name)
+            if scope is Scope.AFFIRMED:
+                affirmed.append(incident.name)
+                break
+    return tuple(affirmed), tuple(negated)
+
+
+@lru_cache(maxsize=8192)
+def _denials(text: str) -> tuple[str, ...]:
     """The types whose key words one caller turn denies ("no, no fire")."""
     spans = scopes(text)
     denied = []
@@ -141,7 +164,7 @@ def _denials(text: str) -> list[str]:
             for match in words.finditer(text)
         ):
             denied.append(name)
-    return denied
+    return tuple(denied)
 
 
 def _from_state(state: PatientState, segments: Sequence[Segment]) -> list[Finding]:
