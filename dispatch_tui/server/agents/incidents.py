@@ -162,6 +162,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "shooting_stabbing",
         1,
         (
+            r"came (?:at|after) (?:me|him|her|them|us) with (?:a |his |her )?(?:kitchen )?(?:knife|blade|machete|gun|pistol)|(?:knife|blade) (?:went|goes|go|is) (?:in|into)|(?:cut|slashed|sliced) (?:me|him|her|them) with (?:a |his |her )?(?:kitchen )?(?:knife|blade|machete)",
             r"(?:been|got|was|were|get|getting|is|are|he's|she's|i'm|i've been) (?:just )?shot",
             r"shot (?:him|her|them|me|us|at|my|someone|somebody|a \w+|the \w+)",
             r"gun ?shots?|gunfire|shots? fired|shooting|shooter|heard (?:shots|pops|bangs)",
@@ -184,14 +185,14 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "overdose_poisoning",
         2,
         (
-            r"(?:got into|found|ate|swallowed|chewed|drank|drunk|drink|drinks|took) (?:some of |a few of |one of |all of )?(?:my|his|her|the|grandma's|grandpa's|mum's|mom's|dad's|nan's) (?:\w+ ){0,2}(?:pills?|tablets?|meds|medicines?|medications?|vitamins|gummies|pill (?:organi[sz]er|box|bottle))",
+            r"(?:got into|found|ate|swallowed|chewed|drank|drunk|drink|drinks|took) (?:some of |a few of |one of |all of )?(?:my|his|her|the|grandma's|grandpa's|mum's|mom's|dad's|nan's) (?:[\w']+ ){0,2}(?:pills?|tablets?|meds|medicines?|medications?|vitamins|gummies|pill (?:organi[sz]er|box|bottle))",
             r"(?:drink|drinks|drank) (?:the |some |a )?(?:\w+ )?(?:bleach|antifreeze|poison|cleaner|chemicals?|detergent|degreaser|solvent|fuel|petrol|gasoline|kerosene|acid|lye)",
-            r"(?:drank|drunk|swallowed|ate|drinking|swallowing|got into|sprayed|inhaled|sniffed|huffed) (?:\w+ ){0,3}(?:degreaser|solvent|fuel|petrol|gasoline|kerosene|turpentine|white spirit|washer fluid|windscreen wash|weedkiller|something (?:poisonous|toxic)|liquid|acid|alkali|oven cleaner|mouthwash|vodka and pills|a whole bottle)",
+            r"(?:drank|drunk|swallowed|ate|drinking|swallowing|got into|sprayed|inhaled|sniffed|huffed) (?:[\w']+ ){0,3}(?:degreaser|solvent|fuel|petrol|gasoline|kerosene|turpentine|white spirit|washer fluid|windscreen wash|weedkiller|something (?:poisonous|toxic)|liquid|acid|alkali|oven cleaner|mouthwash|vodka and pills|a whole bottle)",
             r"over (?:those|does|dose)|o\.? ?d(?:'d|ed)?\b",
-            r"(?:took|taken|take|swallowed|ate|had|downed) (?:way )?(?:too many|too much|a lot of|lots of|loads of|a bunch of|a handful of|handfuls of|all (?:of )?(?:his |her |my |the |their )?|the whole|a whole|an entire|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty|a few|several|extra|double|more) (?:\w+ ){0,3}(?:pills?|tablets?|doses?|meds|medications?|medicines?|bottle|packet|sleeping pills|painkillers|antidepressants|benzos|sedatives|capsules)",
+            r"(?:took|taken|take|swallowed|ate|had|downed) (?:way )?(?:too many|too much|a lot of|lots of|loads of|a bunch of|a handful of|handfuls of|all (?:of )?(?:his |her |my |the |their )?|the whole|a whole|an entire|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty|a few|several|extra|double|more) (?:[\w']+ ){0,3}(?:pills?|tablets?|doses?|meds|medications?|medicines?|bottle|packet|sleeping pills|painkillers|antidepressants|benzos|sedatives|capsules)",
             r"double dose|whole (?:bottle|packet|box|pack)|empty (?:pill )?(?:bottles?|packets?)|(?:pills?|tablets?|capsules) (?:everywhere|all over|missing|gone)",
             r"shot up|shooting up|using (?:again|drugs)|needle (?:in|next to|beside)|syringe|(?:smoked|snorted|injected|took) (?:some |something|crack|meth|coke|cocaine|ecstasy|molly|ketamine|spice)|pinpoint pupils",
-            r"(?:drank|swallowed|drinking|ate|got into|sprayed|inhaled) (?:\w+ ){0,3}(?:bleach|antifreeze|poison|cleaner|cleaning|chemicals?|detergent|pods?|lye|pesticide|weed ?killer|paint thinner|drain|methanol|battery)",
+            r"(?:drank|swallowed|drinking|ate|got into|sprayed|inhaled) (?:[\w']+ ){0,3}(?:bleach|antifreeze|poison|cleaner|cleaning|chemicals?|detergent|pods?|lye|pesticide|weed ?killer|paint thinner|drain|methanol|battery)",
             r"over ?dos(?:e|ed|ing)|o\.?d\.?'?d|od'?ing",
             r"took (?:like |about |maybe |almost |over )?(?:a lot|too many|too much|a bunch|a whole bottle|"
             r"the whole bottle|all|a handful|\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|"
@@ -346,10 +347,11 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "severe_bleeding",
         2,
         (
-            r"(?:cut|chopped|sliced|sawed|sawn|took|ripped|torn) (?:\w+ ){0,3}(?:fingers?|thumb|hand|toes?|arm|leg|foot)s? (?:clean )?off|(?:fingers?|thumb|hand|toes?) (?:is |are |was |were )?(?:cut|chopped|sliced|hanging) off",
+            r"(?:spraying|spurting|pumping|pouring|gushing|squirting|pissing) (?:out )?blood",
+            r"(?:cut|chopped|sliced|sawed|sawn|took|ripped|torn) (?:[\w']+ ){0,3}(?:fingers?|thumb|hand|toes?|arm|leg|foot)s? (?:clean )?off|(?:fingers?|thumb|hand|toes?) (?:is |are |was |were )?(?:cut|chopped|sliced|hanging) off",
             r"soak(?:ed|ing) (?:through|in blood|with blood)|(?:towel|shirt|bandage|dressing|cloth)s? (?:is |are )?(?:soaked|full of blood|red|dripping)",
             r"blood (?:is )?(?:coming|pouring|spraying|squirting|gushing|pumping|spurting|dripping) (?:out|everywhere|from)|bleeding out|bled (?:a lot|everywhere)|arter(?:y|ial)",
-            r"(?:deep|big|bad|huge|long|nasty|open) (?:cut|gash|wound|laceration)|(?:cut|sliced|slashed|gashed) (?:\w+ ){0,2}(?:open|deep|to the bone)",
+            r"(?:deep|big|bad|huge|long|nasty|open) (?:cut|gash|wound|laceration)|(?:cut|sliced|slashed|gashed) (?:[\w']+ ){0,2}(?:open|deep|to the bone)",
             r"bleeding (?:a lot|heavily|badly|bad|everywhere|so much|really bad|like crazy|profusely)",
             r"(?:won't|will not|can't|doesn't|does not) stop bleeding|blood (?:is )?(?:everywhere|all over|"
             r"spurting|pouring|gushing)|(?:a )?lot of blood|so much blood|pool of blood",
@@ -375,7 +377,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         (
             r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup|rv|hood|cab)(?:s|'s)? "
             r"(?:is |was |are |just )?(?:on fire|burning|in flames|caught fire|smoking and)",
-            r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup) (?:\w+ ){0,3}on fire",
+            r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup) (?:[\w']+ ){0,3}on fire",
             r"(?:car|truck|van|vehicle|bus|engine) fire|flames (?:from|under|coming out of) the "
             r"(?:hood|engine|car|truck)",
         ),
@@ -428,6 +430,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "gas_leak_hazmat",
         2,
         (
+            r"smell\w* (?:[\w']+ ){0,3}(?:of|like) (?:gas|natural gas|propane|rotten eggs|chemicals?|fumes|burning plastic)|(?:stinks|reeks) (?:of|like) (?:gas|rotten eggs|chemicals)|rotten eggs",
             r"smell(?:s|ing)? (?:of |like )?(?:gas|natural gas|propane|rotten eggs)|gas leak|leaking gas",
             r"carbon monoxide|co (?:alarm|detector)|chemical (?:spill|leak|smell)|spill(?:ed)? "
             r"(?:chemicals?|some kind of)|fumes|hazmat|ammonia|chlorine",
@@ -475,9 +478,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "domestic_violence",
         2,
         (
+            r"(?:my |her |his |our )(?:daddy|mommy|mummy|mama|papa|stepmom|stepmum|stepdad) (?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|hurting|strangl\w*) (?:me|him|her|us|my|our|them)\b",
             r"(?:him|he|she|her)(?:'s| is)? (?:hitting|beating|punching|slapping|choking|strangling|kicking|hurting) (?:her|him|me)\b",
             r"stop hitting me|(?:don't|stop) hurt(?:ing)? me|(?:he|she)(?:'s| is)? (?:going to|gonna) kill me|(?:couple|husband and wife|boyfriend and girlfriend|they live together|live together)",
-            r"(?:my |her |his |our )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|ex-boyfriend|ex-girlfriend|spouse|stepdad|stepfather|stepmom|dad|father|son|brother|mom|mother|fianc[eé]e?|daughter|uncle)\b(?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|threaten\w*|hurting|grab\w*|strangl\w*|dragg\w*|pinn\w*) (?:me|him|her|us|my|our|the kids|them|mom|mum|dad)\b",
+            r"(?:my |her |his |our )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|ex-boyfriend|ex-girlfriend|spouse|stepdad|stepfather|stepmom|dad|father|son|brother|mom|mother|fianc[eé]e?|daughter|uncle) (?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|threaten\w*|hurting|grab\w*|strangl\w*|dragg\w*|pinn\w*) (?:me|him|her|us|my|our|the kids|them|mom|mum|dad)\b",
             r"(?:he|she) (?:hit|hits|beat|punched|slapped|choked|pushed|shoved|kicked|strangled|threw|grabbed|dragged|attacked) (?:me|my (?:mom|mum|mother|dad|sister|brother|son|daughter|kids?)|us)",
             r"restraining order|protection order|protective order|domestic|(?:he|she)(?:'s| is) (?:drunk|high) and (?:hitting|violent|angry|throwing|smashing)",
             r"(?:my |her |his )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|"
@@ -508,6 +512,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "assault",
         2,
         (
+            r"(?:beating|hitting|punching|kicking|fighting|going at) (?:on )?each other|(?:getting|being|got) (?:kicked|punched|beaten|stomped|jumped|hit)|(?:on the (?:ground|floor)|down) (?:and they're |and they are )?(?:kicking|stomping|hitting|punching) (?:him|her|them)",
             r"beat(?:en|ing)? (?:him |her |me |them )?up|beating (?:on )?(?:him|her|me|them|someone|a guy)",
             r"attack(?:ed|ing)|assault(?:ed|ing)?|mugg(?:ed|ing)|jumped (?:him|her|me|them)",
             r"punch(?:ed|ing)|kick(?:ed|ing) (?:him|her|me|them)|fight(?:ing)?|brawl|fist ?fight",
@@ -533,10 +538,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"(?:climbing|climbed|crawling|crawled|getting|got|sneaking|snuck) (?:in|into|through|in through) (?:the |a |my |our |their )?(?:\w+ )?(?:window|door|back door|house|basement|garage)",
             r"(?:one's|one is|they're|they are|he's|she's) (?:inside|in there|in the house) (?:now|right now)",
             r"(?:there's|there is|there are|i hear|i heard|i can hear) (?:someone|somebody|a man|a guy|a person|people|two (?:guys|men|people)|strangers?) (?:in|inside|downstairs|upstairs|in my|in the|walking around|moving around|trying)",
-            r"(?:someone|somebody|a man|a guy|a person|people|they)(?:'s| is| are|'re) (?:downstairs|upstairs|inside|in the (?:house|kitchen|living room|garage|basement))",
+            r"(?:someone|somebody|a man|a guy|a person|strangers?)(?:'s| is| are|'re) (?:downstairs|upstairs|inside|in the (?:house|kitchen|living room|garage|basement))",
             r"(?:going|looking|rummaging|rifling) through (?:my|our|the) (?:drawers|stuff|things|house|rooms|cupboards)",
             r"(?:trying|tried) to (?:open|force|pry|jimmy|kick in|kick down|get in|get through)|(?:prying|jimmying|forcing|kicking) (?:open |in )?(?:the|my|our) (?:door|window|lock|back door|front door)",
-            r"(?:i'm|we're|i am|we are) hiding|locked (?:myself|ourselves|us) in|(?:in|inside) (?:my|our|the) house right now",
+            r"(?:i'm|we're|i am|we are) hiding (?:in|under|from)|(?:someone|somebody) (?:is )?(?:in|inside) (?:my|our|the) house right now",
             r"(?:window|glass) (?:just )?(?:broke|breaking|smash\w*) (?:downstairs|in the|right now)|heard (?:glass|the window) (?:break|smash)",
             r"(?:breaking|broke|break) (?:in|into) (?:my|the|our)?\s*(?:house|home|apartment|door|window|"
             r"place)? ?(?:right )?now|(?:is |are |someone's |somebody's )?breaking in|trying to (?:get|break) in",
@@ -680,7 +685,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         (
             r"(?:broke|broken|busted|got) into (?:my|our|the|his|her) (?:car|truck|van|shed|garage|storage|locker|house|home|flat|apartment|office|store|shop|unit)",
             r"(?:somebody|someone|they|thieves|kids) (?:took|stole|nicked|pinched|swiped|grabbed|took off with) (?:my|our|the|his|her|all)",
-            r"(?:my|our|the) (?:\w+ ){0,2}(?:is|are|was|were|'s|'re|has been|have been) (?:gone|missing|stolen|taken|nicked)",
+            r"(?:my|our|the) (?:[\w']+ ){0,2}(?:is|are|was|were|'s|'re|has been|have been) (?:gone|missing|stolen|taken|nicked)",
             r"(?:packages?|parcels?|deliver(?:y|ies)) (?:off|from) (?:my|our|the) (?:porch|step|steps|doorstep|front door)|porch pirate",
             r"(?:smashed|broke|broken|busted) (?:my |the |our )?(?:car |truck |van |passenger |driver's |back |side )?window",
             r"vandali[sz]\w*|burgl(?:ed|arized|arised)|ransacked|break[- ]in (?:last|overnight|while|earlier|yesterday)|(?:was|got|been) (?:robbed|burgled)",

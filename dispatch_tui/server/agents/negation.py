@@ -65,6 +65,8 @@ class _Span:
     start: int
     end: int
     kind: Scope
+    #: Where the word that opened the scope stands.
+    trigger: int
 
 
 def _forward(text: str, trigger: re.Match[str], kind: Scope) -> _Span:
@@ -74,7 +76,7 @@ def _forward(text: str, trigger: re.Match[str], kind: Scope) -> _Span:
     limit = len(rest) if stop is None else stop.start()
     words = list(re.finditer(r"\S+", rest[:limit]))
     end = trigger.end() + (words[WINDOW - 1].end() if len(words) >= WINDOW else limit)
-    return _Span(trigger.start(), end, kind)
+    return _Span(trigger.start(), end, kind, trigger.start())
 
 
 def _backward(text: str, trigger: re.Match[str]) -> _Span:
@@ -84,7 +86,7 @@ def _backward(text: str, trigger: re.Match[str]) -> _Span:
     floor = stops[-1].end() if stops else 0
     words = list(re.finditer(r"\S+", before[floor:]))
     start = floor + (words[-WINDOW].start() if len(words) >= WINDOW else 0)
-    return _Span(start, trigger.end(), Scope.NEGATED)
+    return _Span(start, trigger.end(), Scope.NEGATED, trigger.start())
 
 
 def scopes(text: str) -> list[_Span]:
@@ -109,7 +111,7 @@ def scopes(text: str) -> list[_Span]:
 def _backward_clause(text: str, trigger: re.Match[str], kind: Scope) -> _Span:
     before = text[: trigger.start()]
     stops = list(_TERMINATION.finditer(before))
-    return _Span(stops[-1].end() if stops else 0, trigger.end(), kind)
+    return _Span(stops[-1].end() if stops else 0, trigger.end(), kind, trigger.start())
 
 
 def has_trigger(text: str) -> bool:
@@ -127,7 +129,7 @@ def scope_of(spans: list[_Span], start: int, end: int, own_negation: bool = Fals
     """
     found = Scope.AFFIRMED
     for span in spans:
-        if span.start >= start and span.start < end:
+        if span.kind is Scope.NEGATED and start <= span.trigger < end:
             continue
         if span.start < end and start < span.end:
             if span.kind in (Scope.HISTORY, Scope.HYPOTHETICAL):

@@ -58,6 +58,8 @@ class PatientState:
     cyanosis: Fact | None = None
     #: The caller speaks of their own body ("my throat", "i can't breathe"): awake.
     self_report: Fact | None = None
+    #: Said to have passed out at some point, even if coming round since.
+    passed_out: Fact | None = None
 
     @property
     def is_conscious(self) -> bool | None:
@@ -111,9 +113,13 @@ class PatientState:
         return later_breathing or (self._awake_after(fact) and self.conscious is not None)
 
     def unconscious_evidence(self) -> list[str]:
-        """Not conscious but breathing (or breathing not said): no arrest."""
-        if self.is_conscious is False and not self.arrest_evidence():
+        """Not conscious, or passed out and coming round, but breathing: no arrest."""
+        if self.arrest_evidence():
+            return []
+        if self.is_conscious is False:
             return self._evidence(self.conscious, self.breathing)
+        if self.passed_out is not None:
+            return self._evidence(self.passed_out, self.breathing)
         return []
 
     def breathing_problem_evidence(self) -> list[str]:
@@ -309,6 +315,7 @@ def _apply_sign(state: PatientState, sign: Sign, negated: bool, words: str, turn
     elif sign is Sign.UNRESPONSIVE:
         if not negated:
             state.conscious = Fact(False, words, turn)
+            state.passed_out = state.passed_out or state.conscious
     elif sign is Sign.COLLAPSED:
         if not negated:
             state.collapsed = Fact(True, words, turn)

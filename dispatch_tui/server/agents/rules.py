@@ -47,8 +47,14 @@ _CHILD = re.compile(rf"\b(?:{CHILD})\b")
 _SEVERAL = re.compile(rf"\b(?:{SEVERAL})\b")
 _TRAPPED = re.compile(rf"\b(?:{TRAPPED})\b")
 _SEVERAL_AT_SCENE = re.compile(rf"\b(?:{SEVERAL_AT_SCENE})\b")
-#: The patient's age asked ("how old is he?"), not the caller's ("how old are you?").
+#: The patient's age asked ("how old is he?"); the caller's ("how old are you?") only
+#: counts when the caller is the one hurt.
 _HOW_OLD = re.compile(r"\bhow old (?!are you)|\b(?:his|her|their|the patient's) age\b")
+_HOW_OLD_ARE_YOU = re.compile(r"\bhow old are you\b")
+_CALLER_HURT = re.compile(
+    r"\b(?:hit|hitting|hits|hurt|hurting|beat|beating|attacked|kicked|kicking|punched|punching|"
+    r"stabbed|cut|choking|touched) me\b|\bi(?:'m| am) (?:hurt|bleeding|injured)\b"
+)
 _AGE_ANSWER = re.compile(
     rf"^\W*(?:(?:he|she|they)(?:'s| is| are)\s+)?(?:only\s+|just\s+)?({AGE})\b(?!\s*(?:years? old )?(?:and a half )?(?:minutes|hours|o'clock))"
 )
@@ -148,7 +154,7 @@ def _read_clause(clause: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             if scope is Scope.AFFIRMED:
                 affirmed.append(incident.name)
                 break
-    return tuple(affirmed), tuple(negated)
+    return tuple(affirmed), tuple(name for name in negated if name not in affirmed)
 
 
 @lru_cache(maxsize=8192)
@@ -213,7 +219,9 @@ _ALLERGY_CUES = re.compile(
     r"peanuts?|nuts?|shellfish|shrimp|medicine|medication|antibiotic)\b"
 )
 #: Stroke signs an injury cannot explain.
-_NAMED_STROKE = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|slurr\w*|speech|words)\b")
+_NAMED_STROKE = re.compile(
+    r"\b(?:stroke|face|mouth|smile|droop\w*|slurr\w*|speech|words|sense|talking|side)\b"
+)
 _STROKE_SIGNS = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b")
 
 _BUILDING = re.compile(
@@ -244,10 +252,16 @@ def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
             if match is not None and not _negated(clause, match):
                 reasons.append(original.strip())
     if incident != "childbirth":
+        caller_hurt = any(
+            _CALLER_HURT.search(normalise(s.text)) for s in segments if not is_dispatcher(s)
+        )
         asked_age = False
         for segment in segments:
             if is_dispatcher(segment):
-                asked_age = bool(_HOW_OLD.search(normalise(segment.text)))
+                asked = normalise(segment.text)
+                asked_age = bool(_HOW_OLD.search(asked)) or (
+                    caller_hurt and bool(_HOW_OLD_ARE_YOU.search(asked))
+                )
                 continue
             answer = _AGE_ANSWER.search(normalise(segment.text)) if asked_age else None
             if answer is not None and age_in_years(answer.group(1)) < CHILD_UNDER:
