@@ -350,6 +350,19 @@ StatusSource = Literal["connected", "reconnecting", "off"]
 StatusAgent = Literal["ready", "error", "off"]
 
 
+Consciousness = Literal["yes", "no", "unknown"]
+BreathingState = Literal["normal", "difficult", "abnormal", "none", "uncertain", "unknown"]
+
+
+class PatientSummary(BaseModel):
+    """What the call says of the patient, as the agent reads it (an extension field)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    conscious: Consciousness = "unknown"
+    breathing: BreathingState = "unknown"
+
+
 class Suggestion(BaseModel):
     """The agent's advice for a call, as PROTOCOL.md's "AI suggestion" shows it."""
 
@@ -364,3 +377,4 @@ class Suggestion(BaseModel):
     instructions: list[str] = Field(default_factory=list)
     units: list[str] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
+    patient: PatientSummary = Field(default_factory=PatientSummary)

@@ -616,3 +616,23 @@ def test_extract_json_object() -> None:
     assert extract_json_object('{not json} then {"a": 1}') == {"a": 1}
     with pytest.raises(ValueError):
         extract_json_object("no json here")
+
+
+def test_the_prompt_and_schema_carry_the_patient_state_from_the_rules_agents_tables() -> None:
+    """One incident table and one patient-state model feed both agents."""
+    from typing import get_args
+
+    from dispatch_tui.protocol import BreathingState
+    from dispatch_tui.server.agents.incidents import ALL_TYPES
+    from dispatch_tui.server.agents.openai_agent import SYSTEM_PROMPT
+    from dispatch_tui.server.agents.patient import STATE_RULES, Breathing
+
+    assert STATE_RULES in SYSTEM_PROMPT
+    for incident in ALL_TYPES:
+        assert f"{incident.name} | {incident.priority} | {incident.typical}" in SYSTEM_PROMPT
+    assert {state.value for state in Breathing} | {"unknown"} == set(get_args(BreathingState))
+    schema = suggestion_schema()
+    patient = schema["$defs"]["PatientSummary"]
+    assert "patient" in schema["required"]
+    assert set(patient["properties"]["breathing"]["enum"]) == set(get_args(BreathingState))
+    assert patient["additionalProperties"] is False

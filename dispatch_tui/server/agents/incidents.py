@@ -23,6 +23,8 @@ class IncidentType:
     questions: tuple[str, ...]
     instructions: tuple[str, ...]
     units: tuple[str, ...]
+    #: What callers typically say, in a few words (INCIDENTS.md); the OpenAI agent's prompt.
+    typical: str = ""
 
 
 def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
@@ -39,9 +41,47 @@ def _type(
     units: tuple[str, ...],
 ) -> IncidentType:
     return IncidentType(
-        name, priority, _compile(*patterns), summary, questions, instructions, units
+        name,
+        priority,
+        _compile(*patterns),
+        summary,
+        questions,
+        instructions,
+        units,
+        TYPICAL_EVIDENCE[name],
     )
 
+
+#: What callers typically say for each type, as INCIDENTS.md puts it.
+TYPICAL_EVIDENCE: dict[str, str] = {
+    "cardiac_arrest": 'collapsed and not breathing, no pulse, unresponsive and gasping (agonal breathing), "turning blue"',
+    "choking": "something stuck in the throat, can't breathe or speak, clutching throat",
+    "drowning": "pulled from water, went under, not coming up",
+    "structure_fire": "house, apartment or building on fire, smoke from windows, people trapped",
+    "shooting_stabbing": "shot, gunshots, stabbed, knife wound, active shooter",
+    "breathing_problem": "short of breath, can't catch breath, asthma attack, wheezing, but conscious",
+    "chest_pain": "chest pain or pressure, pain down the arm, suspected heart attack while conscious",
+    "stroke": "face drooping, slurred speech, one side weak or numb",
+    "unconscious": "passed out or fainted but breathing, won't wake up but breathing",
+    "seizure": "convulsing, shaking, fitting, epileptic",
+    "overdose_poisoning": "took too many pills, overdose, swallowed chemicals, heroin or fentanyl",
+    "allergic_reaction": "swelling of face or throat, hives, bee sting with reaction, EpiPen",
+    "severe_bleeding": "bleeding heavily, won't stop bleeding, deep cut, amputation",
+    "childbirth": "in labour, baby coming, waters broke, crowning",
+    "traffic_collision": "car crash, vehicles collided, hit by a car, rollover, motorcycle down",
+    "vehicle_fire": "car or truck on fire, engine smoking with flames",
+    "gas_leak_hazmat": "smell of gas, chemical spill, carbon monoxide alarm, fumes",
+    "assault": "beaten up, attacked, punched, fight in progress (no weapon)",
+    "domestic_violence": "partner or family member hitting, threatening at home",
+    "burglary_in_progress": "someone breaking in now, intruder in the house",
+    "suicidal_person": "wants to kill themselves, on a ledge, threatening self-harm",
+    "fall_injury": "fell down, fell off a ladder, can't get up, hip or leg hurt, conscious and breathing",
+    "diabetic_emergency": "low blood sugar, diabetic and confused or shaky",
+    "missing_person": "child or elderly person missing, wandered off",
+    "theft_report": "something stolen earlier, car broken into overnight, no suspect present",
+    "noise_complaint": "loud music, party, barking dog",
+    "unknown": "nothing above fits, or too little has been said yet",
+}
 
 AMBULANCE_ALS = "ALS ambulance"
 AMBULANCE_BLS = "BLS ambulance"
@@ -753,4 +793,7 @@ UNKNOWN = IncidentType(
     ),
     ("Stay on the line and stay safe",),
     (),
+    TYPICAL_EVIDENCE["unknown"],
 )
+#: Every type an agent may answer, most urgent first, ``unknown`` last.
+ALL_TYPES: tuple[IncidentType, ...] = (*INCIDENT_TYPES, UNKNOWN)

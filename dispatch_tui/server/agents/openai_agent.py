@@ -32,7 +32,8 @@ from pydantic import ValidationError
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment
-from dispatch_tui.server.agents.incidents import BY_NAME
+from dispatch_tui.server.agents.incidents import ALL_TYPES
+from dispatch_tui.server.agents.patient import STATE_RULES
 
 logger = logging.getLogger(__name__)
 
@@ -42,49 +43,9 @@ DEFAULT_ATTEMPTS: Final = 3
 #: Sent when no API key is configured, so local OpenAI-compatible servers work.
 PLACEHOLDER_API_KEY: Final = "no-key"
 
-#: What callers typically say for each incident type of INCIDENTS.md, for the prompt;
-#: the default priorities come from the rules agent's table (``unknown`` is 3).
-TYPICAL_EVIDENCE: Final[Mapping[str, str]] = {
-    "cardiac_arrest": (
-        "collapsed and not breathing, no pulse, unresponsive and gasping (agonal breathing), "
-        '"turning blue"'
-    ),
-    "choking": "something stuck in the throat, can't breathe or speak, clutching throat",
-    "drowning": "pulled from water, went under, not coming up",
-    "structure_fire": "house, apartment or building on fire, smoke from windows, people trapped",
-    "shooting_stabbing": "shot, gunshots, stabbed, knife wound, active shooter",
-    "breathing_problem": (
-        "short of breath, can't catch breath, asthma attack, wheezing, but conscious"
-    ),
-    "chest_pain": (
-        "chest pain or pressure, pain down the arm, suspected heart attack while conscious"
-    ),
-    "stroke": "face drooping, slurred speech, one side weak or numb",
-    "unconscious": "passed out or fainted but breathing, won't wake up but breathing",
-    "seizure": "convulsing, shaking, fitting, epileptic",
-    "overdose_poisoning": "took too many pills, overdose, swallowed chemicals, heroin or fentanyl",
-    "allergic_reaction": "swelling of face or throat, hives, bee sting with reaction, EpiPen",
-    "severe_bleeding": "bleeding heavily, won't stop bleeding, deep cut, amputation",
-    "childbirth": "in labour, baby coming, waters broke, crowning",
-    "traffic_collision": "car crash, vehicles collided, hit by a car, rollover, motorcycle down",
-    "vehicle_fire": "car or truck on fire, engine smoking with flames",
-    "gas_leak_hazmat": "smell of gas, chemical spill, carbon monoxide alarm, fumes",
-    "assault": "beaten up, attacked, punched, fight in progress (no weapon)",
-    "domestic_violence": "partner or family member hitting, threatening at home",
-    "burglary_in_progress": "someone breaking in now, intruder in the house",
-    "suicidal_person": "wants to kill themselves, on a ledge, threatening self-harm",
-    "fall_injury": (
-        "fell down, fell off a ladder, can't get up, hip or leg hurt, conscious and breathing"
-    ),
-    "diabetic_emergency": "low blood sugar, diabetic and confused or shaky",
-    "missing_person": "child or elderly person missing, wandered off",
-    "theft_report": "something stolen earlier, car broken into overnight, no suspect present",
-    "noise_complaint": "loud music, party, barking dog",
-    "unknown": "nothing above fits, or too little has been said yet",
-}
+#: Each type's default priority and typical evidence, from the rules agent's table.
 INCIDENT_TYPES: Final[Mapping[str, tuple[int, str]]] = {
-    name: (BY_NAME[name].priority if name in BY_NAME else 3, evidence)
-    for name, evidence in TYPICAL_EVIDENCE.items()
+    incident.name: (incident.priority, incident.typical) for incident in ALL_TYPES
 }
 KNOWN_TYPES: Final = frozenset(INCIDENT_TYPES)
 
@@ -118,7 +79,7 @@ SYSTEM_PROMPT: Final = (
     "You assist an emergency dispatcher. Read the call transcript and classify the call "
     "into exactly one incident_type from this table, with a priority from 1 (life threat "
     "now) to 5 (no emergency):\n\n"
-    f"{_type_table()}\n\n{RULES}\n\nAnswer with one JSON object only."
+    f"{_type_table()}\n\n{STATE_RULES}\n\n{RULES}\n\nAnswer with one JSON object only."
 )
 
 
@@ -143,8 +104,9 @@ def suggestion_schema() -> dict[str, Any]:
     schema: dict[str, Any] = strip(Suggestion.model_json_schema())
     properties: dict[str, Any] = schema["properties"]
     properties["incident_type"] = {"type": "string", "enum": sorted(KNOWN_TYPES)}
-    schema["required"] = list(properties)
-    schema["additionalProperties"] = False
+    for node in (schema, *schema.get("$defs", {}).values()):
+        node["required"] = list(node["properties"])
+        node["additionalProperties"] = False
     return schema
 
 

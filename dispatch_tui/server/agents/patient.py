@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from typing import Final
 
+from dispatch_tui.protocol import PatientSummary
 from dispatch_tui.server.agents.base import Segment, is_dispatcher
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
 from dispatch_tui.server.agents.signs import (
@@ -32,11 +34,29 @@ from dispatch_tui.server.agents.signs import (
 
 
 class Breathing(Enum):
+    """How the patient breathes; the values are the wire's ``patient.breathing``."""
+
     NORMAL = "normal"
     DIFFICULT = "difficult"
     ABNORMAL = "abnormal"
     NONE = "none"
     UNCERTAIN = "uncertain"
+
+
+#: The reasoning above, for a model's prompt (the OpenAI agent), from the same tables.
+STATE_RULES: Final = (
+    "Reason from the patient's state, as dispatch protocols do. Keep what the call says of the "
+    "patient: conscious (yes, no, unknown); breathing ("
+    + ", ".join(state.value for state in Breathing)
+    + ', unknown), where "abnormal" is gasping, snoring, gurgling or only now and then; and '
+    + ", ".join(sign.value for sign in (Sign.NO_PULSE, Sign.CPR, Sign.DEAD))
+    + ". Read each caller turn as the answer to the dispatcher's question before it: "
+    '"Is he breathing?" "no" means not breathing. A later statement replaces an earlier one. '
+    "Not conscious (or collapsed) and not breathing normally is cardiac_arrest whatever words "
+    "the caller uses, and so is no pulse, CPR under way or obvious death; not conscious but "
+    "breathing normally is unconscious; conscious and struggling to breathe is "
+    "breathing_problem. Put what you know of the patient in patient."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,15 @@ class PatientState:
     @property
     def breathing_is(self) -> Breathing | None:
         return None if self.breathing is None else Breathing(self.breathing.value)
+
+    def summary(self) -> PatientSummary:
+        """The state as the wire's ``patient`` field carries it."""
+        conscious = self.is_conscious
+        breathing = self.breathing_is
+        return PatientSummary(
+            conscious="unknown" if conscious is None else "yes" if conscious else "no",
+            breathing="unknown" if breathing is None else breathing.value,
+        )
 
     def arrest_evidence(self) -> list[str]:
         """The caller's words that show a cardiac arrest, or nothing.

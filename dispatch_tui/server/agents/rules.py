@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dispatch_tui.protocol import Suggestion
+from dispatch_tui.protocol import PatientSummary, Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
 from dispatch_tui.server.agents.incidents import (
     BY_NAME,
@@ -274,8 +274,9 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     """Classify the call as transcribed so far."""
     findings = find_incidents(segments)
     location = extract_location(segments)
+    patient = read_patient(segments).summary()
     if not findings:
-        return _suggestion(UNKNOWN, UNKNOWN.priority, location, [], 0.2)
+        return _suggestion(UNKNOWN, UNKNOWN.priority, location, [], 0.2, patient)
     order = {incident.name: rank for rank, incident in enumerate(INCIDENT_TYPES)}
     # What the patient's state shows (unconscious, short of breath) is the
     # general case; a named cause of the same urgency (a seizure, an
@@ -287,7 +288,8 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     raisers = _raise_reasons(segments, incident.name) if incident.priority > 1 else []
     priority = max(1, incident.priority - (1 if raisers else 0))
     confidence = min(0.95, 0.55 + 0.15 * len(evidence))
-    return _suggestion(incident, priority, location, [*evidence, *raisers][:4], confidence)
+    evidence = [*evidence, *raisers][:4]
+    return _suggestion(incident, priority, location, evidence, confidence, patient)
 
 
 def _unique(items: object) -> list[str]:
@@ -303,6 +305,7 @@ def _suggestion(
     location: str | None,
     evidence: list[str],
     confidence: float,
+    patient: PatientSummary,
 ) -> Suggestion:
     return Suggestion(
         incident_type=incident.name,
@@ -314,6 +317,7 @@ def _suggestion(
         instructions=list(incident.instructions),
         units=list(incident.units),
         evidence=_unique(evidence),
+        patient=patient,
     )
 
 
