@@ -183,3 +183,20 @@ def test_a_child_answer_to_how_old_raises_the_priority_but_the_callers_own_age_d
     assert analyze(patient).priority == 2
     caller = call("911?", "my dad fell off the ladder and hurt his leg", "How old are you?", "ten")
     assert analyze(caller).priority == 3
+
+
+def test_an_open_deciding_question_comes_first_and_lowers_confidence() -> None:
+    open_call = analyze(call("911?", "my grandmother collapsed in the hallway and won't answer me"))
+    assert open_call.questions[0] == "Is the patient breathing normally?"
+    decided = analyze(
+        call(
+            "911?",
+            "my grandmother collapsed in the hallway and won't answer me",
+            "Is she breathing?",
+            "yes, normally",
+        )
+    )
+    assert decided.incident_type == "unconscious"
+    assert decided.questions[0] != "Is the patient breathing normally?"
+    assert open_call.confidence < decided.confidence
+    assert decided.patient.conscious == "no" and decided.patient.breathing == "normal"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dispatch_tui.protocol import PatientSummary, Suggestion
+from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
 from dispatch_tui.server.agents.incidents import (
     BY_NAME,
@@ -23,7 +23,14 @@ from dispatch_tui.server.agents.incidents import (
 )
 from dispatch_tui.server.agents.location import extract_location
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
-from dispatch_tui.server.agents.patient import PatientState, in_original, normalise, read_patient
+from dispatch_tui.server.agents.patient import (
+    Breathing,
+    PatientState,
+    in_original,
+    normalise,
+    question_topics,
+    read_patient,
+)
 from dispatch_tui.server.agents.signs import (
     AGE,
     CHILD,
@@ -31,6 +38,7 @@ from dispatch_tui.server.agents.signs import (
     SEVERAL,
     SEVERAL_AT_SCENE,
     TRAPPED,
+    Topic,
     age_in_years,
 )
 
@@ -103,7 +111,7 @@ def _sentences(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
+def find_incidents(segments: Sequence[Segment], state: PatientState | None = None) -> list[Finding]:
     """Every type the call supports, with the caller's words that show it.
 
     Cardiac arrest, unconsciousness and breathing problems come from the
@@ -127,7 +135,7 @@ def find_incidents(segments: Sequence[Segment]) -> list[Finding]:
         for f in findings
         if f.incident.name not in denied or f.segment_index > denied[f.incident.name]
     ]
-    findings.extend(_from_state(read_patient(segments), segments))
+    findings.extend(_from_state(state or read_patient(segments), segments))
     return _resolve_combinations(findings, segments)
 
 
@@ -272,11 +280,11 @@ def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
 
 def analyze(segments: Sequence[Segment]) -> Suggestion:
     """Classify the call as transcribed so far."""
-    findings = find_incidents(segments)
+    state = read_patient(segments)
+    findings = find_incidents(segments, state)
     location = extract_location(segments)
-    patient = read_patient(segments).summary()
     if not findings:
-        return _suggestion(UNKNOWN, UNKNOWN.priority, location, [], 0.2, patient)
+        return _suggestion(UNKNOWN, UNKNOWN.priority, location, [], 0.2, state)
     order = {incident.name: rank for rank, incident in enumerate(INCIDENT_TYPES)}
     # What the patient's state shows (unconscious, short of breath) is the
     # general case; a named cause of the same urgency (a seizure, an
@@ -287,9 +295,44 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     evidence = _unique(f.evidence for f in findings if f.incident is incident)
     raisers = _raise_reasons(segments, incident.name) if incident.priority > 1 else []
     priority = max(1, incident.priority - (1 if raisers else 0))
-    confidence = min(0.95, 0.55 + 0.15 * len(evidence))
+    rivals = {f.incident.name for f in findings if f.incident.priority == incident.priority}
+    confidence = _confidence(len(evidence), len(rivals) - 1, _deciding_question(state) is not None)
     evidence = [*evidence, *raisers][:4]
-    return _suggestion(incident, priority, location, evidence, confidence, patient)
+    return _suggestion(incident, priority, location, evidence, confidence, state)
+
+
+def _confidence(evidence: int, rivals: int, undecided: bool) -> float:
+    """More independent evidence, fewer rival types, and a decided patient state: surer."""
+    score = 0.5 + 0.15 * evidence - 0.1 * rivals - (0.2 if undecided else 0.0)
+    return min(0.95, max(0.2, score))
+
+
+def _answered(question: str, state: PatientState) -> bool:
+    """A question about the patient's state that the call has answered already."""
+    topics = question_topics(question)
+    if not topics or not topics <= {Topic.CONSCIOUS, Topic.BREATHING, Topic.BREATHING_NORMALLY}:
+        return False
+    known = set()
+    if state.is_conscious is not None:
+        known.add(Topic.CONSCIOUS)
+    if state.breathing_is not in (None, Breathing.UNCERTAIN):
+        known |= {Topic.BREATHING, Topic.BREATHING_NORMALLY}
+    return topics <= known
+
+
+def _deciding_question(state: PatientState) -> str | None:
+    """The question whose answer would change the advice most, while it is open.
+
+    Down (collapsed, not answering) with breathing not yet known: is it an
+    arrest? Breathing badly with consciousness not known: is it one?
+    """
+    down = state.is_conscious is False or state.collapsed is not None
+    if down and state.breathing_is in (None, Breathing.UNCERTAIN) and not state.arrest_signs:
+        return "Is the patient breathing normally?"
+    troubled = state.breathing_is in (Breathing.ABNORMAL, Breathing.DIFFICULT) or state.cyanosis
+    if troubled and state.is_conscious is None:
+        return "Is the patient awake and able to talk to you?"
+    return None
 
 
 def _unique(items: object) -> list[str]:
@@ -305,19 +348,23 @@ def _suggestion(
     location: str | None,
     evidence: list[str],
     confidence: float,
-    patient: PatientSummary,
+    state: PatientState,
 ) -> Suggestion:
+    deciding = _deciding_question(state)
+    questions = [q for q in incident.questions if not _answered(q, state)]
+    if deciding is not None:
+        questions = [deciding, *(q for q in questions if q != deciding)]
     return Suggestion(
         incident_type=incident.name,
         priority=priority,
         confidence=round(confidence, 2),
         summary=incident.summary,
         location=location,
-        questions=list(incident.questions),
+        questions=questions,
         instructions=list(incident.instructions),
         units=list(incident.units),
         evidence=_unique(evidence),
-        patient=patient,
+        patient=state.summary(),
     )
 
 
