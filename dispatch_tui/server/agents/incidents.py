@@ -122,6 +122,9 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "drowning",
         1,
         (
+            r"(?:bottom|floor) of the (?:deep end|shallow end|pool|tub|bath|lake|pond|river)|on the bottom of|cough\w* up (?:a lot of |lots of |some )?water",
+            r"(?:went|fell|gone|going|broke) through the ice|under the ice",
+            r"(?:pool|water|lake|river|pond|bath|tub|sea|surf|quarry|canal)\b(?:[\w',]+ ){0,12}(?:pulled|dragged|got|fished|lifted) (?:him|her|them|my \w+) out",
             r"(?:hasn't|has not|didn't|did not|never|not|haven't|hasnt) (?:come|came|coming) (?:back )?up|not (?:resurfac\w*|surfac\w*)|went under|go under|gone under",
             r"(?:kayak|canoe|boat|raft|dinghy|jet ?ski|paddle ?board) (?:just )?(?:is )?(?:flipped|flip|capsized|tipped|overturned|turned over|went over)|capsiz\w*",
             r"(?:went|fell|jumped|slipped|dove|dived|swept|got pulled) (?:in|into|off|under|out) (?:the |a )?(?:water|river|lake|pool|pond|quarry|canal|creek|sea|ocean|surf|current|waves|bridge|pier|dock)",
@@ -149,10 +152,11 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "choking",
         1,
         (
+            r"(?:got|has|have|'s got) (?:a |an |some |something )?(?:[\w']+ ){0,2}stuck(?! in (?:the|a) (?:door|car|lift|elevator|mud))",
             r"cho+k\w*|chalk(?:ing|ed)|chocking|choaking|chucking on",
             r"(?:something|food|meat|a piece|a bone|a grape|a sweet|a candy|it)(?:'s| is| got)? (?:\w+ )?(?:stuck|caught|lodged) (?:in )?(?:his|her|my|their|the)? ?(?:throat|windpipe|airway)",
             r"(?:grabbing|clawing|pulling|scratching) at (?:his|her|my|their) (?:neck|throat)|squeak\w* (?:noise|sound)|(?:grabbing|holding|clutching|pointing (?:at|to)|grabbing at|clawing at) (?:his|her|my|their) throat|hands? (?:on|at|around) (?:his|her) throat",
-            r"(?:went|gone) down the wrong (?:way|pipe)|(?:piece of|bit of|chunk of) (?:meat|steak|food|apple|hot dog|sausage|candy|sweet|bread|chicken)|(?:on|swallowed|inhaled) (?:a|an|the|some|his|her) (?:grape|peanut|marble|coin|button|hard candy|lolly|sweet|nut|bead|toy|battery)",
+            r"(?:went|gone) down the wrong (?:way|pipe)|(?:piece of|bit of|chunk of) (?:meat|steak|food|apple|hot dog|sausage|candy|sweet|bread|chicken)|(?:on|inhaled) (?:a|an|the|some|his|her) (?:grape|peanut|marble|coin|button|hard candy|lolly|sweet|nut|bead|toy|battery)",
             r"heimlich|back blows|abdominal thrusts",
             r"chok(?:ing|ed|es)",
             r"(?:something|food|\w+) (?:is )?(?:stuck|lodged) in (?:his|her|my|their|the) throat",
@@ -183,7 +187,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"smoke (?:is )?(?:coming|pouring|billowing|pouring out|comin) (?:out|from)",
             r"flames (?:are )?(?:coming|shooting) (?:out|from)|(?:house|kitchen|grease|building) fire",
             r"(?:there's|there is|see|seeing) (?:a )?(?:fire|flames|lots of smoke)",
-            r"on fire|caught fire|catching fire|everything is burning",
+            r"(?<!he's )(?<!she's )(?<!he is )(?<!she is )(?<!you're )on fire(?! tonight| at karaoke| today)|caught fire|catching fire|everything is burning",
         ),
         "Fire in a building",
         (
@@ -202,6 +206,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "shooting_stabbing",
         1,
         (
+            r"(?:cut|slashed|sliced|stabbed|went for|came at) (?:me|him|her|them|my \w+|his \w+|her \w+) with (?:a |the |his |her )?(?:kitchen )?(?:knife|blade|machete|box ?cutter|razor)",
+            r"(?:heard|hear) (?:like |some |a few |a couple of |these |loud )?(?:pops|bangs|popping|banging)|(?:pops|bangs),? (?:like |sounded like )(?:fireworks|gunshots|a gun|shots)|(?:got|been|was) hit (?:in the (?:leg|arm|chest|stomach|back|head|neck)|by a bullet)",
             r"came (?:at|after) (?:me|him|her|them|us) with (?:a |his |her )?(?:kitchen )?(?:knife|blade|machete|gun|pistol)|(?:knife|blade) (?:went|goes|go|is) (?:in|into)|(?:cut|slashed|sliced) (?:me|him|her|them) with (?:a |his |her )?(?:kitchen )?(?:knife|blade|machete)",
             r"(?:been|got|was|were|get|getting|is|are|he's|she's|i'm|i've been) (?:just )?shot",
             r"shot (?:him|her|them|me|us|at|my|someone|somebody|a \w+|the \w+)",
@@ -225,6 +231,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "overdose_poisoning",
         2,
         (
+            r"swallowed (?:a|an|the|some|two|three) (?:little |small |round |button |coin )*(?:batteries|battery|magnets?|coin cells?)",
+            r"needle (?:still )?(?:in|sticking out of) (?:his|her|their) (?:arm|leg|hand|neck)|(?:with|has|had) a needle",
             r"(?:got into|found|ate|swallowed|chewed|drank|drunk|drink|drinks|took) (?:some of |a few of |one of |all of )?(?:my|his|her|the|grandma's|grandpa's|mum's|mom's|dad's|nan's) (?:[\w']+ ){0,2}(?:pills?|tablets?|meds|medicines?|medications?|vitamins|gummies|pill (?:organi[sz]er|box|bottle))",
             r"(?:drink|drinks|drank) (?:the |some |a )?(?:\w+ )?(?:bleach|antifreeze|poison|cleaner|chemicals?|detergent|degreaser|solvent|fuel|petrol|gasoline|kerosene|acid|lye)",
             r"(?:drank|drunk|swallowed|ate|drinking|swallowing|got into|sprayed|inhaled|sniffed|huffed) (?:[\w']+ ){0,3}(?:degreaser|solvent|fuel|petrol|gasoline|kerosene|turpentine|white spirit|washer fluid|windscreen wash|weedkiller|something (?:poisonous|toxic)|liquid|acid|alkali|oven cleaner|mouthwash|vodka and pills|a whole bottle)",
@@ -261,6 +269,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "childbirth",
         2,
         (
+            r"baby (?:is |'s )?(?:come|coming|comes|came)(?: now| out| fast)?|water (?:is |has |'s )?(?:come|came|coming|broke|broken|break)(?: out)?|(?:pains?|contractions?) (?:is |are )?(?:every|each) (?:\w+ )?minutes?|weeks pregnant|pregnant and",
             r"in labou?r|contractions?|(?:the )?baby(?:'s| is) coming|water(?:s)? (?:just )?broke",
             r"crowning|giving birth|having (?:the|a|her|my|our) baby|about to give birth|deliver(?:ing)? the baby",
         ),
@@ -312,6 +321,9 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "chest_pain",
         2,
         (
+            r"(?:chest|chess)\W+(?:it's |it is |is )?(?:crushing|squeezing|tight|heavy|burning|killing me|hurts|exploding)",
+            r"(?:goes|going|spreads?|spreading|moves?|moving|radiat\w*|shoots?|shooting|went) (?:up |down )?(?:into |to |down |up )?(?:my|his|her|the) (?:left )?(?:jaw|arm|shoulder)(?! and (?:leg|foot))",
+            r"(?:heavy|tight|squeezing|crushing) (?:thing|weight|feeling|pressure) (?:sitting )?(?:on|in) (?:me|my chest|his chest|her chest|the middle)",
             r"(?:pain|pressure|tightness|heaviness|squeezing|crushing|burning|ache|aching) (?:in|on|across|inside) (?:the )?(?:chest|chess|ches)\b|pain (?:go|goes|going|went|moving|spreading) (?:to|into|down) (?:his |her |my |the )?(?:arm|jaw|shoulder|back)",
             r"like (?:an |a )?elephant (?:is )?(?:sitting|standing|on)",
             r"ches?s?t? ?(?:pains?|hurts?|hurting|pressure|tightness|is tight|feels tight|feels heavy|is heavy)",
@@ -446,7 +458,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"rear[- ]?ended|t[- ]?boned|rolled over|roll ?over|flipped (?:over|upside)|"
             r"motorcycle (?:down|crash|accident)|(?:car|truck) (?:hit|ran into|slammed into)",
             r"(?:car|traffic|auto|motorcycle|bike|bus|truck|bad) accident|there(?:'s| is| has) been an "
-            r"accident|(?:was|been|were|got) (?:in )?(?:an|a) (?:\w+ )?accident|accident (?:on|at) (?:the )?"
+            r"accident|(?:was|been|were|got) in (?:an|a) (?:\w+ )?accident|accident (?:on|at) (?:the )?"
             r"(?:highway|interstate|freeway|road|intersection|corner)",
             r"(?:smashed|slammed|crashed|ran|plowed) into (?:each other|a (?:car|truck|tree|pole|wall)|the "
             r"(?:back|side) of)|(?:cars?|trucks?) (?:hit|smashed|crashed)",
@@ -492,6 +504,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "suicidal_person",
         2,
         (
+            r"(?:doesn't|does not|didn't|don't|do not|not) want to (?:live|be alive|be here|go on)(?: anymore| any more)?|(?:on|over) the (?:outside|wrong side) of the (?:railing|rail|fence|barrier|balcony)",
             r"(?:texting|texted|sent|saying|said|says|wrote|left) (?:me |us )?(?:a )?(?:goodbye|good ?bye|farewell|suicide note|note saying)",
             r"(?:has|got|with|bought|took) (?:a )?(?:rope|noose)|(?:going|gonna|wants|want|threatening|says (?:he|she)(?:'s| is) going) to (?:hang|shoot|kill|end|drown|overdose) (?:himself|herself|myself|themselves|it all|things|his life|her life)",
             r"(?:no|not any) (?:reason|point) (?:to|in) (?:live|living)|better off (?:dead|without (?:me|him|her))|don't want to (?:live|be alive|be here)",
@@ -518,9 +531,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "domestic_violence",
         2,
         (
+            r"(?:it's|they're|they are) a couple|(?:he's|he is|she's|she is) (?:throwing|slamming|dragging|strangling|choking|pinning) (?:her|him) (?:against|into|onto|on|to|down)|(?:he's|he is|she's|she is) (?:yelling|screaming|saying|shouting) (?:that )?(?:he's|she's|he is|she is) (?:going to|gonna) kill (?:her|him)",
             r"(?:my |her |his |our )(?:daddy|mommy|mummy|mama|papa|stepmom|stepmum|stepdad) (?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|hurting|strangl\w*) (?:me|him|her|us|my|our|them)\b",
-            r"(?:him|he|she|her)(?:'s| is)? (?:hitting|beating|punching|slapping|choking|strangling|kicking|hurting) (?:her|him|me)\b",
-            r"stop hitting me|(?:don't|stop) hurt(?:ing)? me|(?:he|she)(?:'s| is)? (?:going to|gonna) kill me|(?:couple|husband and wife|boyfriend and girlfriend|they live together|live together)",
+            r"(?:him|he)(?:'s| is)? (?:hitting|beating|punching|slapping|choking|strangling|kicking|hurting) her\b",
+            r"stop hitting me|(?:don't|stop) hurt(?:ing)? me|(?:he|she)(?:'s| is)? (?:going to|gonna) kill me|(?:the|a|young|older|married) couple (?:next door|upstairs|downstairs|across the (?:hall|street)|in (?:the )?(?:flat|apartment|unit|house) \w+)|(?:the |a )?couple (?:is |are )?(?:fighting|arguing|screaming|hitting)|(?:they|who) live together",
             r"(?:my |her |his |our )(?:husband|wife|boyfriend|girlfriend|partner|ex|ex-husband|ex-wife|ex-boyfriend|ex-girlfriend|spouse|stepdad|stepfather|stepmom|dad|father|son|brother|mom|mother|fianc[eé]e?|daughter|uncle) (?:[\w',]+ ){0,6}(?:hit|hits|hitting|beat|beats|beating|punch\w*|slap\w*|chok\w*|push\w*|shov\w*|kick\w*|threaten\w*|hurting|grab\w*|strangl\w*|dragg\w*|pinn\w*) (?:me|him|her|us|my|our|the kids|them|mom|mum|dad)\b",
             r"(?:he|she) (?:hit|hits|beat|punched|slapped|choked|pushed|shoved|kicked|strangled|threw|grabbed|dragged|attacked) (?:me|my (?:mom|mum|mother|dad|sister|brother|son|daughter|kids?)|us)",
             r"restraining order|protection order|protective order|domestic|(?:he|she)(?:'s| is) (?:drunk|high) and (?:hitting|violent|angry|throwing|smashing)",
@@ -575,9 +589,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "burglary_in_progress",
         2,
         (
+            r"(?:climbing|climbed|crawling|getting|breaking) (?:in|into|through) (?:his|her|their|the neighbou?r's) (?:\w+ )?(?:window|door)|(?:half ?way|halfway) (?:in|through the window)",
             r"(?:climbing|climbed|crawling|crawled|getting|got|sneaking|snuck) (?:in|into|through|in through) (?:the |a |my |our |their )?(?:\w+ )?(?:window|door|back door|house|basement|garage)",
             r"(?:one's|one is|they're|they are|he's|she's) (?:inside|in there|in the house) (?:now|right now)",
-            r"(?:there's|there is|there are|i hear|i heard|i can hear) (?:someone|somebody|a man|a guy|a person|people|two (?:guys|men|people)|strangers?) (?:in|inside|downstairs|upstairs|in my|in the|walking around|moving around|trying)",
+            r"(?:there's|there is|there are|i hear|i heard|i can hear) (?:someone|somebody|a man|a guy|a person|people|two (?:guys|men|people)|strangers?) (?:inside|downstairs|upstairs|walking around|moving around|trying|in (?:my|our|the|her|his) (?:house|home|apartment|flat|basement|garage|shed|kitchen|bedroom|living room|backyard|garden|place))",
             r"(?:someone|somebody|a man|a guy|a person|strangers?)(?:'s| is| are|'re) (?:downstairs|upstairs|inside|in the (?:house|kitchen|living room|garage|basement))",
             r"(?:going|looking|rummaging|rifling) through (?:my|our|the) (?:drawers|stuff|things|house|rooms|cupboards)",
             r"(?:trying|tried) to (?:open|force|pry|jimmy|kick in|kick down|get in|get through)|(?:prying|jimmying|forcing|kicking) (?:open |in )?(?:the|my|our) (?:door|window|lock|back door|front door)",
@@ -691,6 +706,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "missing_person",
         3,
         (
+            r"(?:walked|wandered|went|slipped|got) (?:out|off|away)(?: of the house| while| when| again)|(?:dementia|alzheimer'?s|autism|autistic)",
             r"(?:not|hasn't|has not|didn't|did not|never|haven't) (?:come|came|coming|been|got|gotten|made it|returned|turned up) (?:back|home)",
             r"(?:she|he|they) (?:not |no |never )(?:come|came|back)",
             r"(?:isn't|is not|not|hasn't|has not|wasn't) (?:back|home|returned)(?: yet)?",

@@ -157,7 +157,11 @@ class PatientState:
             return []
         if self.breathing_is is Breathing.DIFFICULT:
             return self._evidence(self.breathing)
-        if self.cyanosis is not None and self.is_conscious is True:
+        if (
+            self.cyanosis is not None
+            and self.is_conscious is True
+            and self.breathing_is is not Breathing.NORMAL
+        ):
             return self._evidence(self.cyanosis)
         return []
 
@@ -176,7 +180,7 @@ _FILLER = re.compile(
     r"^(?:\W|\b(?:um+|uh+|er+|erm|hm+|oh|god|oh god|okay|ok|well|hang on|hold on|wait|"
     r"let me (?:see|check|look)|one (?:sec|second)|i+)\b)+"
 )
-_SENTENCE = re.compile(r"[^.!?]+")
+_SENTENCE = re.compile(r"[^.!?,;]+")
 
 
 def normalise(text: str) -> str:

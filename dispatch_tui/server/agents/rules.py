@@ -50,6 +50,8 @@ _OTHERS = re.compile(r"\b(?:else|other|others|anybody|anyone)\b")
 #: Types read from the patient's state (:mod:`patient`) rather than from keywords.
 _FROM_STATE = frozenset({"cardiac_arrest", "unconscious", "breathing_problem"})
 _GENERAL = ("chest_pain", "severe_bleeding", "unconscious", "breathing_problem")
+#: Causes of not breathing that name the call better than "cardiac arrest" (same priority).
+_CAUSES = frozenset({"choking", "drowning"})
 
 _CHILD = re.compile(rf"\b(?:{CHILD})\b")
 _SEVERAL = re.compile(rf"\b(?:{SEVERAL})\b")
@@ -201,12 +203,18 @@ def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) 
     names = {f.incident.name for f in findings}
     if "vehicle_fire" in names:
         findings = [f for f in findings if not _only_vehicle_burning(f)]
+    if "breathing_problem" in names or "seizure" in names:
+        # Words that won't come out when breathless, or noisy breaths in a fit, say less.
+        findings = _drop_weak(findings, names)
     if names & _INJURIES:
         findings = [
             f
             for f in findings
             if f.incident.name != "allergic_reaction" or _ALLERGY_CUES.search(normalise(f.evidence))
         ]
+    if "breathing_problem" in names or "seizure" in names:
+        # Words that won't come out when breathless, or noisy breaths in a fit, say less.
+        findings = _drop_weak(findings, names)
     if names & _INJURIES:
         findings = [
             f
@@ -235,6 +243,27 @@ _STROKE_SIGNS = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left
 _BUILDING = re.compile(
     r"\b(?:house|home|apartment|building|kitchen|roof|basement|attic|upstairs|downstairs|bedroom|"
     r"store|school|unit|flat|trailer)\b"
+)
+
+
+def _drop_weak(findings: list[Finding], names: set[str]) -> list[Finding]:
+    kept = []
+    for finding in findings:
+        name = finding.incident.name
+        words = normalise(finding.evidence)
+        if name == "stroke" and "breathing_problem" in names and not _STROKE_BODY.search(words):
+            continue
+        if name == "cardiac_arrest" and "seizure" in names and not _ARREST_PLAIN.search(words):
+            continue
+        kept.append(finding)
+    return kept
+
+
+#: Stroke signs that breathlessness cannot explain; arrest signs that a fit cannot.
+_STROKE_BODY = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|side|arm|leg|slurr\w*)\b")
+_ARREST_PLAIN = re.compile(
+    r"\b(?:not breathing|isn't breathing|stopped breathing|no pulse|cpr|compressions|"
+    r"not breath\w*|dead|blue)\b"
 )
 
 
@@ -290,6 +319,10 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     # general case; a named cause of the same urgency (a seizure, an
     # overdose) says more about the call.
     order.update({name: len(order) + rank for rank, name in enumerate(_GENERAL)})
+    if _CAUSES & {f.incident.name for f in findings} and not state.arrest_signs:
+        # A child choking or a swimmer pulled out, not breathing: the call is about
+        # the choking or the drowning, which the advice must name.
+        order.update({name: -1 for name in _CAUSES})
     best = min(findings, key=lambda f: (f.incident.priority, order[f.incident.name]))
     incident = best.incident
     evidence = _unique(f.evidence for f in findings if f.incident is incident)

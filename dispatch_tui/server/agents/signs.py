@@ -76,6 +76,8 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
         r"(?:making|made|makes) (?:a |these |this |some |weird |funny |strange |gurgling |snoring |choking )*(?:noises?|sounds?)",
     ),
     Sign.DIFFICULT: (
+        r"(?:can't|cannot|can not|cant|couldn't) (?:take|get|pull|draw|suck) (?:the |any |enough |in )?air(?: in)?|(?:push|pushing|fighting|struggling|working|straining) (?:hard )?for (?:air|breath)",
+        r"whistl\w*(?: sound| noise)?|huffing and puffing|(?:she's|he's|is|i'm) puffing|can't get air in",
         rf"(?:can't|cannot|can not|cant|could not|couldn't|unable to) (?:\w+ )?(?:{BREATH}|catch (?:his |her |my |their |a )?{BREATH}|get (?:his |her |my |their |any |enough |a )?(?:air|{BREATH}))",
         rf"short(?:ness)? (?:of|a) {BREATH}|out of {BREATH}|trouble {BREATH}|difficult(?:y)? {BREATH}|hard (?:time )?(?:to )?{BREATH}|struggl\w* (?:to {BREATH}|for (?:air|{BREATH}))",
         rf"gasping for (?:air|{BREATH})|wheez\w*|asthma|inhaler|nebuli[sz]er|puffer|{BREATH} (?:is |are )?(?:really |very |so )?(?:bad|hard|heavy|fast|rapid|quick|labou?red|tight)",
@@ -92,7 +94,7 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
     ),
     Sign.UNRESPONSIVE: (
         r"un ?conscious|un ?responsive|passed out|pass(?:es|ing) out|fainted|faint(?:ing)?|blacked out|black(?:ing)? out|knocked out|out cold|comatose",
-        r"(?:won't|will not|wont|can't|cannot|can not|couldn't|doesn't|does not|isn't|is not|not|no|never) (?:\w+ )?(?:wake|waking|woke|respond\w*|answer\w*|react\w*|open (?:his|her|their) eyes|mov(?:e|es|ing))",
+        r"(?:won't|will not|wont|can't|cannot|can not|couldn't|doesn't|does not|isn't|is not|not|no|never) (?:\w+ )?(?:wake|waking|woke|respond\w*|answer\w*|react\w*|open (?:his|her|their) eyes|mov(?:e|es|ing))(?! (?:his |her |my |the |their )?(?:phone|cell|texts?|calls?|door|messages|emails?))",
         rf"{PERSON}(?:'s| is) out\b(?! of| there| here| back| front| side)",
         r"(?:limp|floppy|lifeless|like a rag doll|unrousable|not there|out of it|non ?responsive|eyes (?:are )?(?:rolled|rolling) (?:back|up)|staring at nothing)",
         r"no (?:response|reaction)|(?:he|she) no wake|nobody home",
@@ -143,6 +145,7 @@ ANSWERS: Final[dict[Answer, str]] = {
     Answer.PARTLY: r"(?:kind of|kinda|sort of|sorta|barely|a little|a bit|hardly|not really|just barely|only a little|sometimes|on and off|once in a while)",
     Answer.NO: (
         r"(?:no|nope|nah|noo+|negative|not at all|i don't think so|i dont think so|don't think so|"
+        r"i don't think (?:he|she|they) (?:is|are|does|do)|"
         r"he isn't|she isn't|he's not|she's not|he is not|she is not|they're not|isn't|not that i can (?:see|tell)|never)"
     ),
     Answer.UNSURE: r"(?:i (?:don't|do not|dont) know|i'm not sure|im not sure|not sure|i can't tell|i cant tell|can't tell|i don't see|maybe|i think not|i couldn't tell|hard to (?:say|tell))",
