@@ -200,3 +200,17 @@ def test_an_open_deciding_question_comes_first_and_lowers_confidence() -> None:
     assert decided.questions[0] != "Is the patient breathing normally?"
     assert open_call.confidence < decided.confidence
     assert decided.patient.conscious == "no" and decided.patient.breathing == "normal"
+
+
+def test_an_arrest_with_cpr_under_way_stays_an_arrest_when_breathing_comes_back() -> None:
+    turns = (
+        "911?",
+        "my husband dropped in the kitchen",
+        "Is he breathing?",
+        "no",
+        "Push hard and fast in the centre of his chest, I'll count with you.",
+        "okay I'm pushing",
+        "Keep going.",
+        "wait, he's breathing again, he's gasping and now it's steady",
+    )
+    assert kind(*turns) == "cardiac_arrest"

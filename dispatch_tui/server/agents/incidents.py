@@ -160,7 +160,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"heimlich|back blows|abdominal thrusts",
             r"chok(?:ing|ed|es)",
             r"(?:something|food|\w+) (?:is )?(?:stuck|lodged) in (?:his|her|my|their|the) throat",
-            r"clutching (?:his|her|my|their) throat|heimlich|swallowed a (?:coin|toy|grape|bone|battery)",
+            r"clutching (?:his|her|my|their) throat|heimlich|swallowed a (?:coin|toy|grape|bone)",
         ),
         "Airway obstruction, patient choking",
         (
@@ -544,7 +544,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"slapp(?:ed|ing)|chok(?:ed|ing) me|push(?:ed|ing)|shov(?:ed|ing)|kick(?:ed|ing)|threaten(?:ed|ing)"
             r"|hurting|attacked|grabbed|throwing)",
             r"domestic|(?:he|she)(?:'s| is| was)? (?:hitting|beating|hurting|choking) (?:me|my mom|my mother|"
-            r"her|him)",
+            r"her)",
             r"(?:hitting|beating|hurting|choking|attacking|punching|slapping|strangling|threatening) "
             r"(?:up )?(?:his|her|my|their) (?:girlfriend|boyfriend|wife|husband|partner|kids?|children|mom|"
             r"mother|dad|father|son|daughter|fianc[eé]e?|spouse)",
@@ -719,7 +719,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"grandma|grandmother|grandpa|grandfather|husband|wife|brother|sister)",
             r"wander(?:ed|s)? off|(?:hasn't|has not|didn't|did not|never) c(?:a|o)me (?:back )?home|"
             r"ran away|nobody has seen (?:him|her)|lost (?:my|our) (?:son|daughter|child|kid)",
-            r"(?:walked|wandered|drove|ran) (?:off|away)|(?:isn't|is not|not) anywhere|nowhere to be "
+            r"(?:he|she|my \w+|our \w+)(?:'s| has)? (?:walked|wandered|drove|ran|run) (?:off|away)|(?:isn't|is not|not) anywhere|nowhere to be "
             r"found|can't find (?:him|her|them) anywhere|hasn't been seen",
         ),
         "Missing person",
@@ -789,7 +789,7 @@ DENIALS: dict[str, re.Pattern[str]] = {
     for name, words in {
         "structure_fire": r"fire|flames|smoke",
         "vehicle_fire": r"fire|flames",
-        "shooting_stabbing": r"guns?|weapons?|knife|knives|shots?|shooting|stabbing",
+        "shooting_stabbing": r"shot|shots|shooting|stabbed|stabbing|gunshots?",
         "severe_bleeding": r"blood|bleeding",
         "gas_leak_hazmat": r"gas|smell|fumes|leak",
         "traffic_collision": r"crash|accident|collision",

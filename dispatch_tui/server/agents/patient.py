@@ -80,6 +80,10 @@ class PatientState:
     self_report: Fact | None = None
     #: Said to have passed out at some point, even if coming round since.
     passed_out: Fact | None = None
+    #: The first arrest the call showed, and whether CPR began after it: an arrest
+    #: with CPR under way stays an arrest when breathing comes back.
+    first_arrest: list[str] = field(default_factory=list)
+    resuscitated: bool = False
 
     @property
     def is_conscious(self) -> bool | None:
@@ -107,6 +111,8 @@ class PatientState:
         so is no pulse, CPR under way, or obvious death (unless breathing or
         waking is said after it: "I think he's dead... no, he's breathing").
         """
+        if self.resuscitated:
+            return self.first_arrest
         signs = [fact for fact in self.arrest_signs if not self._revived_after(fact)]
         if signs:
             return [fact.evidence for fact in signs]
@@ -217,7 +223,8 @@ def question_topics(text: str) -> set[Topic]:
     lowered = normalise(text)
     asked = re.findall(r"[^.!?]*\?", lowered)
     if asked:
-        lowered = " ".join(asked)
+        # A caller answers the last question put to them.
+        lowered = asked[-1]
     topics = {topic for topic, pattern in _QUESTION_PATTERNS.items() if pattern.search(lowered)}
     if Topic.BREATHING_NORMALLY in topics or Topic.DIFFICULTY in topics:
         topics.discard(Topic.BREATHING)
@@ -249,6 +256,8 @@ def read_patient(segments: Sequence[Segment]) -> PatientState:
     for turn, segment in enumerate(segments):
         if is_dispatcher(segment):
             question = question_topics(segment.text)
+            if state.first_arrest and _CPR_TALK.search(normalise(segment.text)):
+                state.resuscitated = True
             continue
         text = normalise(segment.text)
         if question:
@@ -264,11 +273,19 @@ def read_patient(segments: Sequence[Segment]) -> PatientState:
             _apply_sign(state, sign, negated, _quote(segment.text, text, match), turn)
         if _SELF.search(text):
             state.self_report = Fact(True, segment.text.strip(), turn)
+        if not state.first_arrest:
+            state.first_arrest = state.arrest_evidence()
+        elif _CPR_TALK.search(text):
+            state.resuscitated = True
     return state
 
 
 #: Signs that say something is there; said with a negation inside, it is not.
 _POSITIVE = frozenset({Sign.BREATHING, Sign.RESPONSIVE})
+#: CPR talked about by either side, once an arrest was seen.
+_CPR_TALK = re.compile(
+    r"\b(?:cpr|compressions|push (?:hard|down|fast)|pump(?:ing)? (?:on )?(?:his|her|the) chest)\b"
+)
 _SELF = re.compile(rf"\b(?:{SELF_REPORT})\b")
 
 
@@ -338,6 +355,9 @@ def _apply_sign(state: PatientState, sign: Sign, negated: bool, words: str, turn
         if not negated:
             value = Breathing.ABNORMAL if sign is Sign.AGONAL else Breathing.DIFFICULT
             state.breathing = Fact(value.value, words, turn)
+    elif sign is Sign.BREATHING_NORMALLY:
+        breathing = Breathing.ABNORMAL if negated else Breathing.NORMAL
+        state.breathing = Fact(breathing.value, words, turn)
     elif sign is Sign.BREATHING:
         breathing = Breathing.NONE if negated else Breathing.NORMAL
         if negated or state.breathing is None or state.breathing_is is Breathing.NONE:

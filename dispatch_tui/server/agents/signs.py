@@ -45,6 +45,7 @@ class Sign(Enum):
     AGONAL = "breathing abnormally"
     DIFFICULT = "struggling to breathe"
     CYANOSIS = "blue or grey colour"
+    BREATHING_NORMALLY = "breathing normally"
     BREATHING = "breathing"
     UNRESPONSIVE = "not conscious"
     COLLAPSED = "collapsed"
@@ -87,6 +88,9 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
         r"(?:turn(?:ing|ed|s)?|go(?:ing|ne)|went|is|are|look(?:s|ing)?|getting|all) (?:\w+ )?(?:blue|purple|grey|gray|ashen)(?!tooth| jay| car| shirt| jacket)",
         r"(?:lips|face|skin|fingers|mouth) (?:is |are |look |looks |gone |went |turning |turned )?(?:\w+ )?(?:blue|purple|grey|gray)",
         r"(?:blue|purple|grey|gray) (?:lips|face|skin|fingers)",
+    ),
+    Sign.BREATHING_NORMALLY: (
+        rf"{BREATH} (?:fine|okay|ok|normal(?:ly)?|good|alright|all right|steady|regular(?:ly)?|evenly|properly|easy)\b",
     ),
     Sign.BREATHING: (
         rf"{BREATH}|(?:chest|stomach|belly|tummy)(?: is| isn't| is not| not| doesn't| does not| don't|'s not|'s)? (?:moving|going up and down|going up|rising|rise|move)(?! fast)",
@@ -216,12 +220,13 @@ CHILD: Final = (
     r"seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)\b(?! (?:minutes|hours|o'clock|floors?|blocks?|cars?|feet|foot|meters|metres))|"
     r"kindergarten|elementary|primary school|(?:months|weeks) old"
 )
-_PEOPLE: Final = r"(?:people|persons|men|women|guys|kids|children|friends|victims|patients|passengers|workers|students|boys|girls|teenagers|teens|adults|residents|players)"
+_PEOPLE: Final = r"(?:people|persons|men|women|guys|lads|blokes|fellas|youths|kids|children|friends|victims|patients|passengers|workers|students|boys|girls|teenagers|teens|adults|residents|players)"
 _MANY: Final = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|multiple|many|a few|a bunch of|lots of|a couple of|both|\d+)"
 _HURT: Final = (
     r"(?:hurt|injured|bleeding|shot|stabbed|trapped|unconscious|down|sick|burned|burnt|on the (?:floor|ground)|"
     r"not breathing|nodding|passed out|fell|took (?:something|some|pills|drugs|too much)|overdosed|"
-    r"throwing up|vomiting|coughing|feel sick|thrown out|lying)"
+    r"throwing up|vomiting|coughing|feel sick|thrown out|lying|"
+    r"(?:got|were|been|are being|was) (?:just )?(?:jumped|beat up|beaten(?: up)?|attacked|kicked|mugged|stabbed|shot|hit|robbed))"
 )
 SEVERAL: Final = (
     rf"{_MANY} (?:of )?(?:them|my \w+|the \w+|these \w+|those \w+|{_PEOPLE})(?: are| were|'re)? (?:\w+ ){{0,3}}{_HURT}|"
@@ -237,6 +242,9 @@ SEVERAL_AT_SCENE: Final = (
     rf"(?:some|a couple|several|all|most) of them (?:are |were |got )?(?:\w+ )?(?:{_HURT}|screaming|moaning)"
 )
 TRAPPED: Final = (
+    r"(?:came down|fell|collapsed|landed) on (?:top of )?(?:him|her|them|his \w+|her \w+|their \w+)|"
+    r"(?:can't|cannot|couldn't|can not) (?:lift|move|get|pull) (?:it|the \w+|that) off|under (?:the|a) (?:car|bookcase|wall|rubble|beam|tree|shelf|wardrobe|truck|machine)|"
+    r"(?:can't|cannot|couldn't) get (?:his|her|their) (?:seat ?belt|belt) (?:off|undone)|(?:it's|door's|door is|the door's) (?:stuck|jammed)|"
     r"trapped|pinned|stuck (?:inside|in (?:the|his|her|their) (?:car|vehicle|truck|room|house|building))|"
     r"(?:can't|cannot|couldn't|can not) get (?:him |her |them |it |the door )?(?:out|open)|(?:is |are )?still (?:inside|in there|in the car)|"
     r"doors? (?:won't|will not|can't|doesn't|does not) open|(?:banging|pounding|hitting) on the (?:window|door|glass)|"
