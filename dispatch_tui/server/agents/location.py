@@ -19,7 +19,8 @@ _SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|way|place|pl|circle|"
     r"terrace|parkway|pkwy|highway|hwy|ridge|bend|loop|trail|pike|square|hill|view|crescent|row|"
     r"alley|close|path|run|point|heights|grove|park|walk|plaza|green|mews|gardens|gate|crossing|"
-    r"crest|hollow|commons|wharf|quay|rise|mount|fields|meadows?|chase|yard|approach|vale|croft)"
+    r"crest|hollow|commons|wharf|quay|rise|mount|fields|meadows?|chase|yard|approach|vale|croft|"
+    r"bluffs?|landing|knoll|glen|dale|springs|pines|oaks|cove|shore|manor|estates?|gardens)"
 )
 _ORDINAL = r"\d+(?:st|nd|rd|th)"
 _DIRECTION = r"(?:north|south|east|west|n|s|e|w)"
@@ -30,12 +31,17 @@ _STRONG_SUFFIX = (
     r"highway|hwy|terrace|circle|pike)"
 )
 _UNIT_WORD = (
-    r"(?:apartment|apt|unit|suite|room|flat|number|no|#|level|floor|building|block|house|lot)"
+    r"(?:apartment|apt|unit|suite|room|flat|number|no|#|level|floor|building|block|house|lot|"
+    r"field|dock|platform|gate|pitch|bay|pier|berth|stall|booth|table|aisle|ward|bed|cabin|site|"
+    r"pump|space|spot|door|entrance|exit)"
 )
 _UNIT_ID = r"(?:[a-z]?\d+[a-z]?|[a-z]\b|one|two|three|four|five|six|seven|eight|nine|ten)"
 _UNIT = rf"(?:,?\s+{_UNIT_WORD}\.?\s*{_UNIT_ID})?"
 #: House numbers as speech-to-text writes them: "338", or digit by digit "3 3 8".
-_NUMBER_WORDS = r"(?:\d{1,6}[a-z]?(?:\s\d{1,4})*)"
+_NUMBER_WORDS = (
+    r"(?:\d{1,6}[a-z]?(?:\s\d{1,4})*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty)"
+)
 
 _ADDRESS = re.compile(
     rf"\b{_NUMBER_WORDS}\s+(?:{_DIRECTION}\s+)?(?:(?:{_NAME}|{_ORDINAL})\s+){{0,2}}?"
@@ -66,6 +72,7 @@ _PLACE_NOUN = (
     r"grill|depot|house|care home|care center|care centre|group home|overpass|underpass|quarry|"
     r"club|woodshop|shop|barn|mill|elevator|dock|wharf|jetty|tunnel|roundabout|junction|"
     r"interchange|ramp|cinemas?|footbridge|walkway|boardwalk|promenade|bowling alley|dock|"
+    r"square|bench|fountain|statue|monument|memorial|on-ramp|off-ramp|slip road|exit ramp|"
     r"factory|farm|pool|arena|theater|theatre|museum|airport|terminal)"
 )
 
@@ -142,6 +149,26 @@ _STOP_WORDS = frozenset(
         "front",
         "lives",
         "live",
+        "call",
+        "called",
+        "go",
+        "going",
+        "went",
+        "take",
+        "took",
+        "bring",
+        "drive",
+        "drove",
+        "come",
+        "came",
+        "leave",
+        "left",
+        "stole",
+        "stolen",
+        "broke",
+        "broken",
+        "into",
+        "overnight",
         "living",
         "calling",
         "this",
@@ -156,9 +183,12 @@ _NAMED_STREET = re.compile(
 )
 _PLACE = re.compile(
     rf"\b(?:the\s+)?(?:st\.?\s+|saint\s+)?(?:{_NOT_STOP}(?:{_NAME}|{_ORDINAL})\s+){{0,3}}{_PLACE_NOUN}"
-    rf"(?:\s+{_PLACE_NOUN})*\b(?:\s+room\s+\d+[a-z]?)?"
+    rf"(?:\s+{_PLACE_NOUN})*\b(?:\s+(?:room|pier|gate|dock|platform|terminal|building|lot|field|unit|bay)?\s*\d+[a-z]?)?"
 )
-_CONNECTORS = r"(?:at|on|near|by|off|behind|outside|inside|in front of|across from|next to|of)"
+_CONNECTORS = (
+    r"(?:at|on|near|by|off|behind|outside|inside|in front of|across from|next to|of|to|from|in|"
+    r"past)"
+)
 _LEFT_PLACE = re.compile(
     rf"(?:the\s+)?(?:(?:{_NAME}|{_ORDINAL})\s+){{0,3}}?{_PLACE_NOUN}\s+{_CONNECTORS}\s+$"
 )
@@ -169,13 +199,14 @@ _LEFT_RELATION = re.compile(
     r"under|underneath|around the back of|at the back of)\s+$"
 )
 #: A name the caller puts before the address ("club orbit, 18 saxon street").
-_LEFT_NAME = re.compile(
-    rf"(?:^|\b(?:this is|at|of|from)\s+)((?:the\s+)?(?:{_NAME}\s+){{0,3}}{_NAME}),\s+$"
-)
+_LEFT_NAME = re.compile(rf"((?:the\s+)?(?:{_NAME}\s+){{0,3}}{_NAME}),\s+")
+#: A place right before a relation ("the loading dock | behind ...").
+_LEFT_BARE_PLACE = re.compile(rf"(?:the\s+)?(?:{_NOT_STOP}{_NAME}\s+){{0,3}}?{_PLACE_NOUN}\s+$")
+_RELATION_START = re.compile(r"(?:behind|above|below|opposite|beside|outside|under|next to)\b")
 #: A unit said before the address ("apartment 3b at 720 ...").
 _LEFT_UNIT = re.compile(rf"{_UNIT_WORD}\.?\s*{_UNIT_ID}\s*(?:,|\s(?:at|in|of|on))\s+$")
 _RIGHT_TAIL = re.compile(
-    rf"^,?\s+(?:(?:near|by|off|behind|at|next to|across from|in front of|opposite|on)\s+(?:the\s+)?"
+    rf"^,?\s+(?:(?:near|by|off|behind|at|next to|across from|in front of|opposite|on|past|just past|beyond)\s+(?:the\s+)?"
     rf"(?:(?:{_NAME}|{_ORDINAL}|\d+)\s+){{0,3}}?(?:{_PLACE_NOUN}|{_SUFFIX}|pavilion|mill|buoy|"
     rf"float|sign|entrance|exit \d+|mile marker \d+|road \d+|route \d+)(?:\s+\d+)?"
     rf"|{_UNIT_WORD}\.?\s*{_UNIT_ID}\b|(?:{_PLACE_NOUN})\b"
@@ -188,6 +219,7 @@ _RIGHT_TAIL = re.compile(
 )
 _CORRECTION = re.compile(
     r"\b(?:sorry|no wait|wait no|i mean|actually|i meant|correction|not \w+,? (?:it's|its))\b"
+    r"|,\s*no\s*,"
 )
 
 
@@ -223,7 +255,7 @@ def _is_intersection(text: str, before: str = "") -> bool:
         return False
     if text.startswith(("the corner of", "corner of")):
         return True
-    said_at = re.search(r"\b(?:i'm|we're|i am|we are|it's|it is|he's|she's) at\s+$", before)
+    said_at = re.search(r"\b(?:at|corner of)\s+$", before)
     if said_at and all(len(side.split()) == 1 for side in sides):
         return True
     street_like = [
@@ -282,16 +314,17 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
         end += tail.end()
     for _ in range(3):
         moved = start
-        for pattern in (_LEFT_UNIT, _LEFT_RELATION, _LEFT_PLACE):
+        for pattern in (_LEFT_UNIT, _LEFT_RELATION, _LEFT_PLACE, _LEFT_BARE_PLACE, _LEFT_GENERIC):
+            if pattern is _LEFT_BARE_PLACE and not _RELATION_START.match(text, start):
+                continue
             left = pattern.search(text[:start])
             if left is not None and not (
                 _describes_people(left.group(0).split()[0]) or _ROLES & set(left.group(0).split())
             ):
                 start = left.start()
-        named = _LEFT_NAME.search(text[:start])
-        words = [] if named is None else named.group(1).split()
-        if named is not None and not any(_describes_people(w) or w in _ROLES for w in words):
-            start = named.start(1)
+        named = _name_before(text[:start])
+        if named is not None:
+            start = named
         if start == moved:
             break
     return start, end
@@ -299,6 +332,18 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 
 #: Stop words that still belong to a place when it starts with them.
 _KEPT = frozenset({"the", "outside", "behind", "inside"})
+
+
+def _name_before(before: str) -> int | None:
+    """Where a business or home named before the address starts ("club orbit, 18 ...")."""
+    for opening in re.finditer(r"(?:^|\b(?:this is|at|of|from)\s+)", before):
+        found = _LEFT_NAME.fullmatch(before, opening.end())
+        if found is None:
+            continue
+        words = found.group(1).split()
+        if not any(w in _STOP_WORDS - _KEPT or w in _ROLES for w in words):
+            return found.start(1)
+    return None
 
 
 def _trim(text: str, start: int, end: int) -> int:
