@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -351,3 +352,20 @@ async def test_relays_keep_their_clients_while_redis_is_away(
         await wait_for_health(only, 200)
         reply = await ask(ws, "send_to_room", {"room_name": ROOM, "message": 3})
         assert reply["event"] == "sent"
+
+
+async def test_a_relay_stops_promptly_while_redis_is_away_with_sends_queued(
+    relay_process: type[RelayProcess],
+    redis_servers: Callable[..., RedisServer],
+    tmp_path: Path,
+) -> None:
+    """SIGTERM is not held up by sends that wait for Redis: they are refused at once."""
+    redis_server = redis_servers()
+    (only,) = relays(relay_process, tmp_path, redis_server.url, 1)
+    async with client(only.url) as ws:
+        redis_server.kill()
+        await wait_for_health(only, 503)
+        for number in range(30):
+            await request(ws, "send_to_room", {"room_name": ROOM, "message": number}, id=number)
+        only.signal(signal.SIGTERM)
+        assert await asyncio.to_thread(only.wait, 20) == 0

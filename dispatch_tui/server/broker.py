@@ -93,6 +93,12 @@ class Broker(ABC):
 
     def __init__(self) -> None:
         self._receiver: Receiver | None = None
+        #: Set when the relay stops: nothing waits for the broker any more.
+        self.closing = False
+
+    def begin_closing(self) -> None:
+        """The relay is stopping: appends fail at once instead of waiting for Redis."""
+        self.closing = True
 
     def attach(self, receiver: Receiver) -> None:
         """Register the local hub."""

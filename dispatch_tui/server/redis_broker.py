@@ -215,6 +215,8 @@ class RedisBroker(Broker):
         deadline = time.monotonic() + self.hold
         reason = "not synced with Redis yet"
         while True:
+            if self.closing:
+                raise BrokerUnavailable("message not stored: the relay is stopping")
             remaining = deadline - time.monotonic()
             if not self._synced.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -285,6 +287,11 @@ class RedisBroker(Broker):
         self._resync_wanted.clear()
         self._synced.set()
         self._set_degraded(None)
+
+    def begin_closing(self) -> None:
+        super().begin_closing()
+        # Wake appends waiting for Redis, so that they fail now.
+        self._synced.set()
 
     def _want_resync(self, reason: str | None = None) -> None:
         self._synced.clear()

@@ -227,6 +227,8 @@ class Relay:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self.pipeline is not None:
             self.pipeline.close()
+        if self.hub is not None:
+            self.hub.broker.begin_closing()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
