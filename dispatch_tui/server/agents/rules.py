@@ -195,36 +195,15 @@ def _from_state(state: PatientState, segments: Sequence[Segment]) -> list[Findin
 
 
 def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) -> list[Finding]:
-    """Evidence that means less together than alone.
-
-    A burning car is no building fire; confused speech in a diabetic is the
-    blood sugar, not a stroke, unless the face or one side is affected too.
-    """
+    """Evidence that means less together than alone: see :data:`_EXPLAINED`."""
     names = {f.incident.name for f in findings}
-    if "vehicle_fire" in names:
-        findings = [f for f in findings if not _only_vehicle_burning(f)]
-    if "breathing_problem" in names or "seizure" in names:
-        # Words that won't come out when breathless, or noisy breaths in a fit, say less.
-        findings = _drop_weak(findings, names)
-    if names & _INJURIES:
-        findings = [
-            f
-            for f in findings
-            if f.incident.name != "allergic_reaction" or _ALLERGY_CUES.search(normalise(f.evidence))
-        ]
-    if "breathing_problem" in names or "seizure" in names:
-        # Words that won't come out when breathless, or noisy breaths in a fit, say less.
-        findings = _drop_weak(findings, names)
-    if names & _INJURIES:
-        findings = [
-            f
-            for f in findings
-            if f.incident.name != "stroke" or _NAMED_STROKE.search(normalise(f.evidence))
-        ]
-    if "diabetic_emergency" in names:
-        stroke = [f for f in findings if f.incident.name == "stroke"]
-        if stroke and not any(_STROKE_SIGNS.search(normalise(f.evidence)) for f in stroke):
-            findings = [f for f in findings if f.incident.name != "stroke"]
+    for causes, weak, unless in _EXPLAINED:
+        if names & causes:
+            findings = [
+                f
+                for f in findings
+                if f.incident.name != weak or unless.search(normalise(f.evidence))
+            ]
     return findings
 
 
@@ -234,44 +213,35 @@ _ALLERGY_CUES = re.compile(
     r"\b(?:allerg\w*|anaphyla\w*|sting|stung|bee|wasp|epi ?pen|hives|itch\w*|rash|ate|eaten|food|"
     r"peanuts?|nuts?|shellfish|shrimp|medicine|medication|antibiotic)\b"
 )
-#: Stroke signs an injury cannot explain.
-_NAMED_STROKE = re.compile(
+#: Stroke signs an injury cannot explain; those breathlessness cannot; those a diabetic's sugar cannot.
+_STROKE_AFTER_INJURY = re.compile(
     r"\b(?:stroke|face|mouth|smile|droop\w*|slurr\w*|speech|words|sense|talking|side)\b"
 )
-_STROKE_SIGNS = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b")
-
+_STROKE_WHEN_BREATHLESS = re.compile(
+    r"\b(?:stroke|face|mouth|smile|droop\w*|side|arm|leg|slurr\w*)\b"
+)
+_STROKE_IN_DIABETIC = re.compile(
+    r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b"
+)
+#: Arrest signs that the noisy breathing and stillness of a fit cannot explain.
+_ARREST_IN_A_FIT = re.compile(
+    r"\b(?:not breathing|isn't breathing|stopped breathing|no pulse|cpr|compressions|"
+    r"not breath\w*|dead|blue)\b"
+)
+#: A burning car is no building fire unless a building is named.
 _BUILDING = re.compile(
     r"\b(?:house|home|apartment|building|kitchen|roof|basement|attic|upstairs|downstairs|bedroom|"
     r"store|school|unit|flat|trailer)\b"
 )
-
-
-def _drop_weak(findings: list[Finding], names: set[str]) -> list[Finding]:
-    kept = []
-    for finding in findings:
-        name = finding.incident.name
-        words = normalise(finding.evidence)
-        if name == "stroke" and "breathing_problem" in names and not _STROKE_BODY.search(words):
-            continue
-        if name == "cardiac_arrest" and "seizure" in names and not _ARREST_PLAIN.search(words):
-            continue
-        kept.append(finding)
-    return kept
-
-
-#: Stroke signs that breathlessness cannot explain; arrest signs that a fit cannot.
-_STROKE_BODY = re.compile(r"\b(?:stroke|face|mouth|smile|droop\w*|side|arm|leg|slurr\w*)\b")
-_ARREST_PLAIN = re.compile(
-    r"\b(?:not breathing|isn't breathing|stopped breathing|no pulse|cpr|compressions|"
-    r"not breath\w*|dead|blue)\b"
+#: (types present, type whose evidence they explain away, words that keep that evidence).
+_EXPLAINED: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = (
+    (frozenset({"vehicle_fire"}), "structure_fire", _BUILDING),
+    (frozenset({"breathing_problem"}), "stroke", _STROKE_WHEN_BREATHLESS),
+    (frozenset({"seizure"}), "cardiac_arrest", _ARREST_IN_A_FIT),
+    (_INJURIES, "allergic_reaction", _ALLERGY_CUES),
+    (_INJURIES, "stroke", _STROKE_AFTER_INJURY),
+    (frozenset({"diabetic_emergency"}), "stroke", _STROKE_IN_DIABETIC),
 )
-
-
-def _only_vehicle_burning(finding: Finding) -> bool:
-    """Structure-fire evidence that names no building, in a call about a burning vehicle."""
-    return finding.incident.name == "structure_fire" and not _BUILDING.search(
-        normalise(finding.evidence)
-    )
 
 
 def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
