@@ -153,12 +153,12 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         1,
         (
             r"(?:got|has|have|'s got) (?:a |an |some |something )?(?:[\w']+ ){0,2}stuck(?! in (?:the|a) (?:door|car|lift|elevator|mud))",
-            r"cho+k\w*|chalk(?:ing|ed)|chocking|choaking|chucking on",
+            r"cho+k\w*(?! (?:me|her|him|them|us)\b)|chalk(?:ing|ed)|chocking|choaking|chucking on",
             r"(?:something|food|meat|a piece|a bone|a grape|a sweet|a candy|it)(?:'s| is| got)? (?:\w+ )?(?:stuck|caught|lodged) (?:in )?(?:his|her|my|their|the)? ?(?:throat|windpipe|airway)",
             r"(?:grabbing|clawing|pulling|scratching) at (?:his|her|my|their) (?:neck|throat)|squeak\w* (?:noise|sound)|(?:grabbing|holding|clutching|pointing (?:at|to)|grabbing at|clawing at) (?:his|her|my|their) throat|hands? (?:on|at|around) (?:his|her) throat",
             r"(?:went|gone) down the wrong (?:way|pipe)|(?:piece of|bit of|chunk of) (?:meat|steak|food|apple|hot dog|sausage|candy|sweet|bread|chicken)|(?:on|inhaled) (?:a|an|the|some|his|her) (?:grape|peanut|marble|coin|button|hard candy|lolly|sweet|nut|bead|toy|battery)",
             r"heimlich|back blows|abdominal thrusts",
-            r"chok(?:ing|ed|es)",
+            r"chok(?:ing|ed|es)(?! (?:me|her|him|them|us)\b)",
             r"(?:something|food|\w+) (?:is )?(?:stuck|lodged) in (?:his|her|my|their|the) throat",
             r"clutching (?:his|her|my|their) throat|heimlich|swallowed a (?:coin|toy|grape|bone)",
         ),
@@ -231,6 +231,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "overdose_poisoning",
         2,
         (
+            r"(?:got into|found|ate|swallowed|chewed|took) (?:some of |a few of |one of |all of )?(?:my|his|her|the|their) (?:[\w']+ ){0,3}(?:pills?|tablets?|meds|medicines?|medications?|vitamins|gummies)",
             r"swallowed (?:a|an|the|some|two|three) (?:little |small |round |button |coin )*(?:batteries|battery|magnets?|coin cells?)",
             r"needle (?:still )?(?:in|sticking out of) (?:his|her|their) (?:arm|leg|hand|neck)|(?:with|has|had) a needle",
             r"(?:got into|found|ate|swallowed|chewed|drank|drunk|drink|drinks|took) (?:some of |a few of |one of |all of )?(?:my|his|her|the|grandma's|grandpa's|mum's|mom's|dad's|nan's) (?:[\w']+ ){0,2}(?:pills?|tablets?|meds|medicines?|medications?|vitamins|gummies|pill (?:organi[sz]er|box|bottle))",
@@ -321,6 +322,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "chest_pain",
         2,
         (
+            r"(?:chest|chess)(?: is| dey| has been)? (?:paining|aching|hurting|burning|tight|pressing)(?: me)?|(?:something|a weight|a stone) (?:heavy )?(?:is )?(?:sitting|pressing) on (?:my|his|her) chest",
             r"(?:chest|chess)\W+(?:it's |it is |is )?(?:crushing|squeezing|tight|heavy|burning|killing me|hurts|exploding)",
             r"(?:goes|going|spreads?|spreading|moves?|moving|radiat\w*|shoots?|shooting|went) (?:up |down )?(?:into |to |down |up )?(?:my|his|her|the) (?:left )?(?:jaw|arm|shoulder)(?! and (?:leg|foot))",
             r"(?:heavy|tight|squeezing|crushing) (?:thing|weight|feeling|pressure) (?:sitting )?(?:on|in) (?:me|my chest|his chest|her chest|the middle)",
@@ -427,6 +429,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "vehicle_fire",
         2,
         (
+            r"(?:flames|fire|smoke) (?:[\w']+ ){0,5}(?:hood|bonnet|engine|dashboard|tyres?|tires?|exhaust|under the car|under the truck|under the van)",
+            r"(?:semi|truck|lorry|car|van|bus|vehicle|trailer|rig|tanker)(?:\s+[\w',]+){0,8}?\s+(?:flames|on fire|burning|fire's|fire is)",
             r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup|rv|hood|cab)(?:s|'s)? "
             r"(?:is |was |are |just )?(?:on fire|burning|in flames|caught fire|smoking and)",
             r"(?:car|truck|van|vehicle|bus|suv|engine|motorcycle|semi|pickup) (?:[\w']+ ){0,3}on fire",
@@ -450,6 +454,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "traffic_collision",
         2,
         (
+            r"(?:car|van|truck|vehicle|ute|lorry|suv)(?:'s| is)? (?:on its (?:roof|side)|upside down|in the ditch|off the road|into a tree|into a pole|into the wall)|(?:come|came|fell|thrown) off (?:his|her|their|the) (?:motor ?bike|motorcycle|bike|scooter|moped|quad)|lost (?:it|control) on the (?:gravel|bend|corner|ice|road)",
             r"(?:car|truck|van|bus|driver|motorcycle|motorbike|suv|minivan|lorry|pickup|taxi|cab)s? (?:\w+ ){0,6}(?:hit|smashed into|crashed into|slammed into|ran into|rear-ended|t-boned|went into|ploughed into|plowed into) (?:a|an|the|my|another|his|her|their|us|me)\b",
             r"(?:ran|run|running|blew|went through) (?:the |a )?(?:red )?(?:light|stop sign)|pil(?:ed|ing) up|pile-up|multi[- ]car|head[- ]on|airbags? (?:went off|deployed|popped)|(?:two|three|four|several) (?:cars|vehicles)\b",
             r"car (?:crash|accident|wreck)|crash(?:ed)?|collision|collided|wreck(?:ed)?|pile ?up",
@@ -482,6 +487,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "gas_leak_hazmat",
         2,
         (
+            r"gas (?:smell|odou?r|leak\w*)|(?:cylinder|tank|bottle|pipe|line|main|hob|cooker|stove) (?:is |was |'s )?(?:leaking|hissing)|(?:leaking|escaping) gas",
             r"smell\w* (?:[\w']+ ){0,3}(?:of|like) (?:gas|natural gas|propane|rotten eggs|chemicals?|fumes|burning plastic)|(?:stinks|reeks) (?:of|like) (?:gas|rotten eggs|chemicals)|rotten eggs",
             r"smell(?:s|ing)? (?:of |like )?(?:gas|natural gas|propane|rotten eggs)|gas leak|leaking gas",
             r"carbon monoxide|co (?:alarm|detector)|chemical (?:spill|leak|smell)|spill(?:ed)? "
@@ -621,6 +627,8 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "fall_injury",
         3,
         (
+            r"(?:ladder|chair|stool|scaffold\w*|step ?ladder)\b(?:[\w',]+ ){0,5}(?:went out|gave way|slipped|collapsed|tipped|broke|went over)|(?:came|come|fell|tumbled|slipped) (?:off|down|from) (?:the|a|his|her|my) (?:ladder|roof|stairs|steps|chair|stool|horse|scaffold\w*|bed|bunk)|went out from under",
+            r"(?:ankle|leg|wrist|arm|knee|foot|hip)(?:'s| is)? (?:all )?(?:swelled up|swollen|turned funny|facing the wrong way|mangled|out of place|sticking out)",
             r"(?:is |has |he |she |i )(?:fall|falled|fallen)|fall (?:from|off|down)|fell (?:from|off|down|over|on|in|out)|took a (?:tumble|spill|fall)|tumbled",
             r"(?:on the (?:floor|ground)|down) and (?:can't|cannot|couldn't) get (?:up|back up)|(?:leg|hip|ankle|wrist|arm|knee|foot|shoulder|back) (?:is |looks |'s )?(?:broke|broken|bad|twisted|bent|wrong|snapped|at a (?:weird|funny|strange) angle)",
             r"fell|fallen|falling|(?:had|took) a (?:bad )?fall|tripped|slipped",

@@ -45,7 +45,7 @@ _HYPOTHETICAL = re.compile(
 )
 _TERMINATION = re.compile(
     r"\b(?:but|however|though|although|except|yet|and then|then|now|which|who|because|since|so|"
-    r"still|anyway|actually)\b|[,;:!?]|(?<!\.)\.(?!\.)|"
+    r"still|anyway|actually|and)\b|[,;:!?]|(?<!\.)\.(?!\.)|"
     # A new clause with its own subject: run-on speech rarely marks its commas.
     r"\b(?:he|she|they|i|it|we|you)(?:'s|'re|'m|'ve| is| are| was| were| has| had| can| will)\b"
 )

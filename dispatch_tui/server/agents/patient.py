@@ -134,7 +134,7 @@ class PatientState:
         if fact is None or self.is_conscious is not True:
             return False
         awake = self.conscious or self.self_report
-        return awake is not None and awake.turn >= fact.turn
+        return awake is not None and awake.turn > fact.turn
 
     def _revived_after(self, fact: Fact) -> bool:
         """Obvious death taken back by normal breathing or waking said later."""
@@ -187,6 +187,11 @@ _FILLER = re.compile(
     r"let me (?:see|check|look)|one (?:sec|second)|i+)\b)+"
 )
 _SENTENCE = re.compile(r"[^.!?,;]+")
+#: A question asked the negative way round ("Is anyone not breathing or not awake?").
+_NEGATED_QUESTION = re.compile(
+    r"\b(?:not|isn't|stopped) (?:breathing|awake|conscious|responding|moving)\b"
+    r"|\b(?:unconscious|unresponsive)\b"
+)
 
 
 def normalise(text: str) -> str:
@@ -226,6 +231,8 @@ def question_topics(text: str) -> set[Topic]:
         # A caller answers the last question put to them.
         lowered = asked[-1]
     topics = {topic for topic, pattern in _QUESTION_PATTERNS.items() if pattern.search(lowered)}
+    if _NEGATED_QUESTION.search(lowered):
+        topics.add(Topic.NEGATED)
     if Topic.BREATHING_NORMALLY in topics or Topic.DIFFICULTY in topics:
         topics.discard(Topic.BREATHING)
     if Topic.DIFFICULTY in topics:
@@ -312,6 +319,9 @@ def _apply_answer(
 ) -> None:
     if answer is None:
         return
+    if Topic.NEGATED in topics:
+        # "Is anyone not breathing?" "no": the answer says the opposite.
+        answer = {Answer.YES: Answer.NO, Answer.NO: Answer.YES}.get(answer, answer)
     both = Topic.CONSCIOUS in topics and bool(topics & {Topic.BREATHING, Topic.BREATHING_NORMALLY})
     for topic in topics:
         if topic is Topic.DIFFICULTY:

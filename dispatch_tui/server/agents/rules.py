@@ -26,6 +26,7 @@ from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, sc
 from dispatch_tui.server.agents.patient import (
     Breathing,
     PatientState,
+    answer_of,
     in_original,
     normalise,
     question_topics,
@@ -38,6 +39,7 @@ from dispatch_tui.server.agents.signs import (
     SEVERAL,
     SEVERAL_AT_SCENE,
     TRAPPED,
+    Answer,
     Topic,
     age_in_years,
 )
@@ -132,6 +134,7 @@ def find_incidents(segments: Sequence[Segment], state: PatientState | None = Non
         for name in negated:
             denied[name] = index
         findings.extend(Finding(BY_NAME[name], original.strip(), index) for name in affirmed)
+    findings.extend(_confirmed(segments))
     findings = [
         f
         for f in findings
@@ -139,6 +142,24 @@ def find_incidents(segments: Sequence[Segment], state: PatientState | None = Non
     ]
     findings.extend(_from_state(state or read_patient(segments), segments))
     return _resolve_combinations(findings, segments)
+
+
+def _confirmed(segments: Sequence[Segment]) -> list[Finding]:
+    """Types the dispatcher asked about and the caller said yes to ("Is it chest pain?" "yes").
+
+    The evidence is the caller's own answer.
+    """
+    found: list[Finding] = []
+    for index in range(1, len(segments)):
+        question, answer = segments[index - 1], segments[index]
+        if not is_dispatcher(question) or is_dispatcher(answer):
+            continue
+        if answer_of(answer.text) is not Answer.YES:
+            continue
+        for asked in re.findall(r"[^.!?]*\?", normalise(question.text))[-1:]:
+            affirmed, _ = _read_clause(asked.strip(" ?"))
+            found.extend(Finding(BY_NAME[name], answer.text.strip(), index) for name in affirmed)
+    return found
 
 
 @lru_cache(maxsize=8192)

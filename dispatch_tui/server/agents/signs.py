@@ -99,9 +99,8 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
     Sign.UNRESPONSIVE: (
         r"un ?conscious|un ?responsive|passed out|pass(?:es|ing) out|fainted|faint(?:ing)?|blacked out|black(?:ing)? out|knocked out|out cold|comatose",
         r"(?:won't|will not|wont|can't|cannot|can not|couldn't|doesn't|does not|isn't|is not|not|no|never) (?:\w+ )?(?:wake|waking|woke|respond\w*|answer\w*|react\w*|open (?:his|her|their) eyes|mov(?:e|es|ing))(?! (?:his |her |my |the |their )?(?:phone|cell|texts?|calls?|door|messages|emails?))",
-        rf"{PERSON}(?:'s| is) out\b(?! of| there| here| back| front| side)",
-        r"(?:limp|floppy|lifeless|like a rag doll|unrousable|not there|out of it|non ?responsive|eyes (?:are )?(?:rolled|rolling) (?:back|up)|staring at nothing)",
-        r"no (?:response|reaction)|(?:he|she) no wake|nobody home",
+        r"(?:limp|floppy|lifeless|like a rag doll|unrousable|not there|non ?responsive|eyes (?:are )?(?:rolled|rolling) (?:back|up)|staring at nothing)",
+        r"no (?:response|reaction)|(?:he|she) no wake|nobody home|(?:can't|cannot|couldn't) get (?:him|her|them) (?:up|to wake|to respond|to answer)|won't get up",
     ),
     Sign.COLLAPSED: (
         r"collaps\w*|keel(?:ed)? over|(?:just )?(?:dropped|went down|fell (?:down|over)) (?:on the (?:floor|ground)|to the (?:floor|ground)|like a|and (?:isn't|is not|not|won't|didn't))",
@@ -110,7 +109,7 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
     Sign.RESPONSIVE: (
         r"(?:is |'s |are |she's |he's )?(?:awake|conscious|alert|responsive|responding)",
         rf"{PERSON}(?:'s| is) (?:talking|speaking|answering|crying|moaning|groaning|complaining)(?: to (?:me|us))?",
-        r"(?:came|coming) (?:to|around|round)|woke (?:up|back up)|opened (?:his|her|their) eyes|(?:sitting|sat) up|can talk|is talking|knows (?:who|where|what)",
+        r"(?:came|coming) (?:to|around|round)|woke (?:up|back up)|opened (?:his|her|their) eyes|can talk|is talking|knows (?:who|where|what)",
     ),
 }
 
@@ -119,6 +118,8 @@ class Topic(Enum):
     """What a dispatcher's question is about."""
 
     DIFFICULTY = "trouble breathing"
+    #: Asked the negative way round: a "no" means all is well.
+    NEGATED = "asked negatively"
     BREATHING = "breathing"
     BREATHING_NORMALLY = "breathing normally"
     CONSCIOUS = "conscious"
@@ -158,7 +159,9 @@ ANSWERS: Final[dict[Answer, str]] = {
 
 #: The caller describing their own body: they are the patient, and awake.
 SELF_REPORT: Final = (
-    r"i can't (?:breathe|breath|swallow|talk|stop)|i (?:feel|felt|have|got|think i)|"
+    r"i can't (?:breathe|breath|swallow|catch my breath|stop (?:shaking|bleeding))|"
+    r"i (?:feel|felt) (?:sick|dizzy|faint|weak|awful|terrible|like i'm|funny)|"
+    r"i (?:have|'ve got|got) (?:a |this )?(?:pain|headache|chest pain|tight chest)|i think i'm (?:having|going to)|"
     r"i'm (?:having|feeling|getting|bleeding|dizzy|choking|short)|my (?:chest|throat|face|tongue|lips|"
     r"heart|head|stomach|belly|arm|leg|eyes?|skin|body|hands?|neck|mouth|back)"
 )
@@ -231,7 +234,8 @@ _HURT: Final = (
 SEVERAL: Final = (
     rf"{_MANY} (?:of )?(?:them|my \w+|the \w+|these \w+|those \w+|{_PEOPLE})(?: are| were|'re)? (?:\w+ ){{0,3}}{_HURT}|"
     rf"{_MANY} (?:of )?(?:my |the |our )?(?:\w+ )?{_PEOPLE} (?:\w+ ){{0,4}}{_HURT}|"
-    rf"(?:jumped|attacked|beat up|beating up|stabbed|shot|hit|ran over|struck|mowed down) {_MANY} (?:\w+ )?{_PEOPLE}|"
+    rf"(?:jumped|attacked|beat up|beating up|stabbed|shot|hit|ran over|struck|mowed down) (?:(?:me|us) and (?:my |our )?)?{_MANY} (?:\w+ )?{_PEOPLE}|"
+    r"all (?:two|three|four|five|six|\d+) of (?:us|them)|"
     rf"(?:everyone|everybody|they're all|they are all|both of them|they're both|they are both) (?:is |are )?(?:\w+ )?{_HURT}|"
     r"(?:we|they)(?:'ve| have|'re| are)? all (?:\w+ ){0,2}(?:sick|dizzy|hurt|injured|headaches|throwing up|coughing|feel)|"
     r"more than one (?:person|victim)|(?:persons|victims|patients|casualties)|mass casualty"
@@ -242,7 +246,7 @@ SEVERAL_AT_SCENE: Final = (
     rf"(?:some|a couple|several|all|most) of them (?:are |were |got )?(?:\w+ )?(?:{_HURT}|screaming|moaning)"
 )
 TRAPPED: Final = (
-    r"(?:came down|fell|collapsed|landed) on (?:top of )?(?:him|her|them|his \w+|her \w+|their \w+)|"
+    r"(?:came down|fell|collapsed) on (?:top of )?(?:him|her|them|(?:his|her|their) (?:legs?|chest|back|head))|"
     r"(?:can't|cannot|couldn't|can not) (?:lift|move|get|pull) (?:it|the \w+|that) off|under (?:the|a) (?:car|bookcase|wall|rubble|beam|tree|shelf|wardrobe|truck|machine)|"
     r"(?:can't|cannot|couldn't) get (?:his|her|their) (?:seat ?belt|belt) (?:off|undone)|(?:it's|door's|door is|the door's) (?:stuck|jammed)|"
     r"trapped|pinned|stuck (?:inside|in (?:the|his|her|their) (?:car|vehicle|truck|room|house|building))|"
