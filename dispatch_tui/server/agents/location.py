@@ -20,7 +20,8 @@ _SUFFIX = (
     r"terrace|parkway|pkwy|highway|hwy|ridge|bend|loop|trail|pike|square|hill|view|crescent|row|"
     r"alley|close|path|run|point|heights|grove|park|walk|plaza|green|mews|gardens|gate|crossing|"
     r"crest|hollow|commons|wharf|quay|rise|mount|fields|meadows?|chase|yard|approach|vale|croft|"
-    r"bluffs?|landing|knoll|glen|dale|springs|pines|oaks|cove|shore|manor|estates?|gardens)"
+    r"bluffs?|landing|knoll|glen|dale|springs|pines|oaks|cove|shore|manor|estates?|gardens|parade|"
+    r"esplanade|circuit|quadrant|arcade|causeway|drove|wynd)"
 )
 _ORDINAL = r"\d+(?:st|nd|rd|th)"
 _DIRECTION = r"(?:north|south|east|west|n|s|e|w)"
@@ -32,7 +33,7 @@ _STRONG_SUFFIX = (
 )
 _UNIT_WORD = (
     r"(?:apartment|apt|unit|suite|room|flat|number|no|#|level|floor|building|block|house|lot|"
-    r"field|dock|platform|gate|pitch|bay|pier|berth|stall|booth|table|aisle|ward|bed|cabin|site|"
+    r"field|dock|platform|gate|pitch|bay|pier|berth|stall|booth|table|aisle|ward|bed|cabin|site|plot|"
     r"pump|space|spot|door|entrance|exit)"
 )
 _UNIT_ID = r"(?:[a-z]?\d+[a-z]?|[a-z]\b|one|two|three|four|five|six|seven|eight|nine|ten)"
@@ -55,9 +56,10 @@ _MARKER_FIRST = re.compile(
     rf"(?:\s+{_DIRECTION}(?:bound)?\b)?"
 )
 _HIGHWAY = re.compile(
-    rf"\b(?:interstate|highway|hwy|route|rte|county road|state road|state route|i|us|sr)[ -]?\d+"
+    rf"\b(?:(?:the\s+)?[abm]\d{{1,4}}(?=[\s,.]|$)|(?:(?!(?:on|to|of|at|in|from|by|near|off|the)\b){_NAME}\s+)?(?:road|route|highway)\s+\d+\b|"
+    rf"(?:interstate|highway|hwy|route|rte|county road|state road|state route|i|us|sr)[ -]?\d+)"
     rf"(?:\s+{_DIRECTION}(?:bound)?\b)?(?:,?\s+(?:just |right )?(?:at|near|by|past|before|after|around)\s+"
-    rf"(?:mile marker|mile|marker|exit|mm)\s*\d+)?"
+    rf"(?:mile marker|mile|marker|exit|mm)\s*\d+(?:\s\d+)*)?"
 )
 _INTERSECTION = re.compile(
     rf"\b(?:(?:the )?corner of )?(?:{_ORDINAL}|{_NAME})(?:\s+{_SUFFIX})? (?:and|&) "
@@ -73,6 +75,9 @@ _PLACE_NOUN = (
     r"club|woodshop|shop|barn|mill|elevator|dock|wharf|jetty|tunnel|roundabout|junction|"
     r"interchange|ramp|cinemas?|footbridge|walkway|boardwalk|promenade|bowling alley|dock|"
     r"square|bench|fountain|statue|monument|memorial|on-ramp|off-ramp|slip road|exit ramp|"
+    r"shelter|bus shelter|tram stop|taxi rank|lay-by|layby|turn-off|turnoff|paddock|showgrounds?|"
+    r"fairgrounds?|racecourse|oval|homestead|sanctuary|chipper|leisure centre|garden centre|"
+    r"towers?|residency|society|colony|nagar|layout|enclave|"
     r"factory|farm|pool|arena|theater|theatre|museum|airport|terminal)"
 )
 
@@ -196,13 +201,17 @@ _LEFT_GENERIC = re.compile(rf"(?:the\s+)?(?:{_NAME}\s+){{1,3}}{_CONNECTORS}\s+(?
 #: Where the caller is relative to the place ("outside", "above"): part of where to go.
 _LEFT_RELATION = re.compile(
     r"(?:right\s+)?(?:outside|above|below|behind|across from|in front of|opposite|next to|beside|"
-    r"under|underneath|around the back of|at the back of)\s+$"
+    r"under|underneath|around the back of|at the back of|over|across|along|alongside)\s+$"
 )
+#: A unit word right before the house number ("flat 12 brambling court", "no. 23 ...").
+_LEFT_UNIT_WORD = re.compile(rf"(?:{_UNIT_WORD}|house number|plot)\.?\s*$")
 #: A name the caller puts before the address ("club orbit, 18 saxon street").
 _LEFT_NAME = re.compile(rf"((?:the\s+)?(?:{_NAME}\s+){{0,3}}{_NAME}),\s+")
 #: A place right before a relation ("the loading dock | behind ...").
 _LEFT_BARE_PLACE = re.compile(rf"(?:the\s+)?(?:{_NOT_STOP}{_NAME}\s+){{0,3}}?{_PLACE_NOUN}\s+$")
-_RELATION_START = re.compile(r"(?:behind|above|below|opposite|beside|outside|under|next to)\b")
+_RELATION_START = re.compile(
+    r"(?:behind|above|below|opposite|beside|outside|under|next to|over|across|along)\b"
+)
 #: A unit said before the address ("apartment 3b at 720 ...").
 _LEFT_UNIT = re.compile(rf"{_UNIT_WORD}\.?\s*{_UNIT_ID}\s*(?:,|\s(?:at|in|of|on))\s+$")
 _RIGHT_TAIL = re.compile(
@@ -215,7 +224,11 @@ _RIGHT_TAIL = re.compile(
     rf"kitchen|lobby|foyer|car park|front|back)\b"
     rf"|(?:first|second|third|fourth|fifth|sixth|seventh|\d+(?:st|nd|rd|th)|top|ground|bottom) floor"
     rf"|(?:behind|near|by|next to|across from|opposite|off)\s+(?:the\s+)?(?:{_NOT_STOP}{_NAME}\s+){{0,2}}"
-    rf"{_NOT_STOP}{_NAME}(?=\s*(?:[,.;!?]|$)))"
+    rf"{_NOT_STOP}{_NAME}(?=\s*(?:[,.;!?]|$))"
+    rf"|(?:on|in)\s+(?:{_ORDINAL}|{_NOT_STOP}{_NAME})(?=\s*(?:[,.;!?]|$))"
+    rf"|(?:about |around |maybe )?(?:\w+|\d+) (?:k|km|kilometres|kilometers|miles?|mi|metres|meters|clicks) "
+    rf"(?:past|before|after|from|north of|south of|east of|west of|up|down) (?:the\s+)?(?:{_NOT_STOP}{_NAME}\s+){{0,3}}"
+    rf"{_NOT_STOP}{_NAME})"
 )
 _CORRECTION = re.compile(
     r"\b(?:sorry|no wait|wait no|i mean|actually|i meant|correction|not \w+,? (?:it's|its))\b"
@@ -236,8 +249,9 @@ def _candidates(text: str) -> list[tuple[int, int, int]]:
     ):
         position = 0
         while (match := pattern.search(text, position)) is not None:
+            ends = re.match(r"\s*(?:[,.;!?]|$)", text[match.end() :]) is not None
             if pattern is _INTERSECTION and not _is_intersection(
-                match.group(0), text[: match.start()]
+                match.group(0), text[: match.start()], ends
             ):
                 # "at pike and 10th": try again from the next word.
                 position = match.start() + len(match.group(0).split()[0]) + 1
@@ -247,7 +261,7 @@ def _candidates(text: str) -> list[tuple[int, int, int]]:
     return found
 
 
-def _is_intersection(text: str, before: str = "") -> bool:
+def _is_intersection(text: str, before: str = "", clause_ends: bool = False) -> bool:
     """Two street names around "and": one must look like a street, or the caller says "at" it."""
     left, _, right = re.split(r" (and|&) ", text, maxsplit=1)
     sides = [left.replace("the corner of ", "").replace("corner of ", ""), right]
@@ -256,7 +270,7 @@ def _is_intersection(text: str, before: str = "") -> bool:
     if text.startswith(("the corner of", "corner of")):
         return True
     said_at = re.search(r"\b(?:at|corner of)\s+$", before)
-    if said_at and all(len(side.split()) == 1 for side in sides):
+    if said_at and all(len(side.split()) == 1 for side in sides) and clause_ends:
         return True
     street_like = [
         bool(re.fullmatch(rf"{_ORDINAL}(?:\s+{_SUFFIX})?", side))
@@ -314,7 +328,16 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
         end += tail.end()
     for _ in range(3):
         moved = start
-        for pattern in (_LEFT_UNIT, _LEFT_RELATION, _LEFT_PLACE, _LEFT_BARE_PLACE, _LEFT_GENERIC):
+        for pattern in (
+            _LEFT_UNIT,
+            _LEFT_UNIT_WORD,
+            _LEFT_RELATION,
+            _LEFT_PLACE,
+            _LEFT_BARE_PLACE,
+            _LEFT_GENERIC,
+        ):
+            if pattern is _LEFT_UNIT_WORD and not text[start : start + 1].isdigit():
+                continue
             if pattern is _LEFT_BARE_PLACE and not _RELATION_START.match(text, start):
                 continue
             left = pattern.search(text[:start])
@@ -325,6 +348,8 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
         named = _name_before(text[:start])
         if named is not None:
             start = named
+        if text[:start].endswith("the ") and text[start : start + 1].isdigit():
+            start -= 4
         if start == moved:
             break
     return start, end
@@ -350,6 +375,9 @@ def _trim(text: str, start: int, end: int) -> int:
     """Skip leading words that are not part of a place ("i'm at the ...")."""
     words = re.finditer(r"\S+", text[start:end])
     for word in words:
+        rest = text[start + word.end() :]
+        if word.group(0) == "i" and re.match(r"[ -]?\d", rest):
+            return start + word.start()  # "i 94"
         if word.group(0) in _STOP_WORDS and word.group(0) not in _KEPT:
             continue
         return start + word.start()
@@ -368,9 +396,68 @@ def _merge(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     return merged
 
 
+#: Words of an address given as a chain of comma-separated parts (common outside North
+#: America): "flat 302, rajhans residency, mg road", "block c, unity estate, off ...".
+_CHAIN_WORD = re.compile(
+    rf"\b(?:\d+[a-z]?|{_UNIT_WORD}|{_SUFFIX}|{_PLACE_NOUN}|wing|cross|main|sector|phase)\b"
+)
+#: A chain needs one part that only an address has: a number, a unit, a street word.
+_CHAIN_STRONG = re.compile(
+    rf"\b(?:\d+[a-z]?|{_UNIT_WORD}\.?\s*{_UNIT_ID}|[a-z] (?:block|wing)|{_SUFFIX}|cross|sector|phase)\b"
+)
+#: Openers a caller puts before a place, and words that make a part a sentence, not a place.
+_CHAIN_OPENERS = frozenset(
+    {"it's", "it", "is", "we're", "we", "are", "i'm", "am", "this", "on", "at"}
+)
+_CHAIN_VERBS = frozenset(
+    {"gave", "went", "came", "fell", "got", "says", "said", "saw", "heard", "lying", "sitting",
+     "standing", "burning", "smoking", "collapsed", "hit", "crashed", "pouring"}
+)  # fmt: skip
+_CHAIN_ALLOWED = frozenset({"the", "of", "off", "near", "on", "by", "opposite", "behind", "at"})
+
+
+def _address_chain(text: str) -> tuple[int, int] | None:
+    """The longest run of short address-like parts separated by commas."""
+    best: tuple[int, int] | None = None
+    run: list[tuple[int, int, str]] = []
+    position = 0
+    for part in re.split(r"([,.;!?])", text):
+        if len(part) == 1 and part in ",.;!?":
+            if part != ",":
+                run = []
+            position += 1
+            continue
+        start = position + len(part) - len(part.lstrip())
+        words = part.split()
+        # "it's the back paddock at ...": what the caller says before the place.
+        while words and words[0] in _CHAIN_OPENERS:
+            start = text.index(words[0], start) + len(words[0])
+            start += len(text[start:]) - len(text[start:].lstrip())
+            words = words[1:]
+        piece = " ".join(words)
+        address_like = (
+            0 < len(words) <= 6
+            and not any(
+                (w in _STOP_WORDS and w not in _CHAIN_ALLOWED) or w in _CHAIN_VERBS for w in words
+            )
+            and _CHAIN_WORD.search(piece) is not None
+        )
+        if address_like:
+            run.append((start, position + len(part.rstrip()), piece))
+            if len(run) >= 2 and any(_CHAIN_STRONG.search(p) for _, _, p in run):
+                best = (run[0][0], run[-1][1])
+        else:
+            run = []
+        position += len(part)
+    return best
+
+
 @lru_cache(maxsize=4096)
 def _locations_in(text: str) -> list[tuple[int, int, int]]:
     spans = []
+    chain = _address_chain(text)
+    if chain is not None:
+        spans.append((*chain, 3))
     for start, end, strength in _candidates(text):
         wide_start, wide_end = _widen(text, start, end)
         wide_start = _trim(text, wide_start, wide_end)
