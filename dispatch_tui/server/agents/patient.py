@@ -133,8 +133,8 @@ class PatientState:
         """Conscious, said after ``fact`` (or at the same time)."""
         if fact is None or self.is_conscious is not True:
             return False
-        awake = self.conscious or self.self_report
-        return awake is not None and awake.turn > fact.turn
+        # Only what is said of the patient: a caller's own "I can't breathe" is panic here.
+        return self.conscious is not None and self.conscious.turn > fact.turn
 
     def _revived_after(self, fact: Fact) -> bool:
         """Obvious death taken back by normal breathing or waking said later."""

@@ -140,8 +140,9 @@ def find_incidents(segments: Sequence[Segment], state: PatientState | None = Non
         for f in findings
         if f.incident.name not in denied or f.segment_index > denied[f.incident.name]
     ]
-    findings.extend(_from_state(state or read_patient(segments), segments))
-    return _resolve_combinations(findings, segments)
+    state = state or read_patient(segments)
+    findings.extend(_from_state(state, segments))
+    return _resolve_combinations(findings, segments, state)
 
 
 def _confirmed(segments: Sequence[Segment]) -> list[Finding]:
@@ -215,9 +216,26 @@ def _from_state(state: PatientState, segments: Sequence[Segment]) -> list[Findin
     return found
 
 
-def _resolve_combinations(findings: list[Finding], segments: Sequence[Segment]) -> list[Finding]:
-    """Evidence that means less together than alone: see :data:`_EXPLAINED`."""
+def _only_noisy_breathing(state: PatientState) -> bool:
+    """The arrest shows only in abnormal breathing: no pulse, CPR or absent breathing said."""
+    return not state.arrest_signs and state.breathing_is in (
+        Breathing.ABNORMAL,
+        Breathing.DIFFICULT,
+        Breathing.UNCERTAIN,
+    )
+
+
+def _resolve_combinations(
+    findings: list[Finding], segments: Sequence[Segment], state: PatientState
+) -> list[Finding]:
+    """Evidence that means less together than alone: see :data:`_EXPLAINED`.
+
+    The noisy breaths and stillness of a fit are not an arrest unless breathing
+    is said to be absent, or there is no pulse.
+    """
     names = {f.incident.name for f in findings}
+    if "seizure" in names and _only_noisy_breathing(state):
+        findings = [f for f in findings if f.incident.name != "cardiac_arrest"]
     for causes, weak, unless in _EXPLAINED:
         if names & causes:
             findings = [
@@ -244,11 +262,6 @@ _STROKE_WHEN_BREATHLESS = re.compile(
 _STROKE_IN_DIABETIC = re.compile(
     r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b"
 )
-#: Arrest signs that the noisy breathing and stillness of a fit cannot explain.
-_ARREST_IN_A_FIT = re.compile(
-    r"\b(?:not breathing|isn't breathing|stopped breathing|no pulse|cpr|compressions|"
-    r"not breath\w*|dead|blue)\b"
-)
 #: A burning car is no building fire unless a building is named.
 _BUILDING = re.compile(
     r"\b(?:house|home|apartment|building|kitchen|roof|basement|attic|upstairs|downstairs|bedroom|"
@@ -258,7 +271,6 @@ _BUILDING = re.compile(
 _EXPLAINED: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = (
     (frozenset({"vehicle_fire"}), "structure_fire", _BUILDING),
     (frozenset({"breathing_problem"}), "stroke", _STROKE_WHEN_BREATHLESS),
-    (frozenset({"seizure"}), "cardiac_arrest", _ARREST_IN_A_FIT),
     (_INJURIES, "allergic_reaction", _ALLERGY_CUES),
     (_INJURIES, "stroke", _STROKE_AFTER_INJURY),
     (frozenset({"diabetic_emergency"}), "stroke", _STROKE_IN_DIABETIC),
@@ -310,9 +322,9 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     # general case; a named cause of the same urgency (a seizure, an
     # overdose) says more about the call.
     order.update({name: len(order) + rank for rank, name in enumerate(_GENERAL)})
-    if _CAUSES & {f.incident.name for f in findings} and not state.arrest_signs:
-        # A child choking or a swimmer pulled out, not breathing: the call is about
-        # the choking or the drowning, which the advice must name.
+    if _CAUSES & {f.incident.name for f in findings} and _only_noisy_breathing(state):
+        # A child choking, a swimmer pulled out, breathing badly but breathing: the
+        # call is about the choking or the drowning. Not breathing at all is an arrest.
         order.update({name: -1 for name in _CAUSES})
     best = min(findings, key=lambda f: (f.incident.priority, order[f.incident.name]))
     incident = best.incident

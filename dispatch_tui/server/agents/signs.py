@@ -65,16 +65,16 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
         rf"{PERSON}{_IS} (?:dead|deceased)\b|(?:cold|stiff) and (?:stiff|cold|blue|grey|gray)|rigor|(?:not|isn't) alive",
         r"(?:already |been )?dead for|passed away|(?:he|she) died|no life in (?:him|her)|body is (?:cold|stiff)",
     ),
-    Sign.NOT_BREATHING: (
-        rf"{NOT} {BREATH}|{BREATH} (?:has |is )?stopped|no (?:air|breath) (?:coming|going)|{NOT}{_IS} (?:taking|getting) (?:a |any )?{BREATH}",
-        rf"{PERSON}{_IS} no {BREATH}|without {BREATH}|can't (?:see|hear|feel) (?:him |her |them |any )?{BREATH}|apn(?:o)?eic|respiratory arrest",
-    ),
     Sign.AGONAL: (
         r"snor(?:e|es|ed|ing)|gurgl\w*|rattl\w*|gasp(?:s|ed|ing)?(?! for (?:air|breath))|agonal|death rattle",
         rf"(?:weird|funny|strange|odd|noisy|shallow|slow|irregular|little|tiny|short) (?:\w+ )?{BREATH}|{BREATH} (?:is |are |sounds? |looks? )?(?:weird|funny|strange|odd|shallow|wrong|off)",
         rf"{NOT} {BREATH} (?:right|properly|normal(?:ly)?|well|good|like normal)|barely {BREATH}|hardly {BREATH}",
         r"every (?:few|couple|couple of|so many|\d+|ten|five|twenty|thirty) (?:seconds|secs)|once in a while|(?:like )?a fish out of water|(?:mouth|jaw) (?:is )?(?:opening and closing|moving)",
         r"(?:making|made|makes) (?:a |these |this |some |weird |funny |strange |gurgling |snoring |choking )*(?:noises?|sounds?)",
+    ),
+    Sign.NOT_BREATHING: (
+        rf"{NOT} {BREATH}|{BREATH} (?:has |is )?stopped|no (?:air|breath) (?:coming|going)|{NOT}{_IS} (?:taking|getting) (?:a |any )?{BREATH}",
+        rf"{PERSON}{_IS} no {BREATH}|without {BREATH}|can't (?:see|hear|feel) (?:him |her |them |any )?{BREATH}|apn(?:o)?eic|respiratory arrest",
     ),
     Sign.DIFFICULT: (
         r"(?:can't|cannot|can not|cant|couldn't) (?:take|get|pull|draw|suck) (?:the |any |enough |in )?air(?: in)?|(?:push|pushing|fighting|struggling|working|straining) (?:hard )?for (?:air|breath)",
@@ -100,14 +100,14 @@ SIGNS: Final[dict[Sign, tuple[str, ...]]] = {
         r"un ?conscious|un ?responsive|passed out|pass(?:es|ing) out|fainted|faint(?:ing)?|blacked out|black(?:ing)? out|knocked out|out cold|comatose",
         r"(?:won't|will not|wont|can't|cannot|can not|couldn't|doesn't|does not|isn't|is not|not|no|never) (?:\w+ )?(?:wake|waking|woke|respond\w*|answer\w*|react\w*|open (?:his|her|their) eyes|mov(?:e|es|ing))(?! (?:his |her |my |the |their )?(?:phone|cell|texts?|calls?|door|messages|emails?))",
         r"(?:limp|floppy|lifeless|like a rag doll|unrousable|not there|non ?responsive|eyes (?:are )?(?:rolled|rolling) (?:back|up)|staring at nothing)",
-        r"no (?:response|reaction)|(?:he|she) no wake|nobody home|(?:can't|cannot|couldn't) get (?:him|her|them) (?:up|to wake|to respond|to answer)|won't get up",
+        r"semi-?conscious|barely conscious|in and out of (?:it|consciousness)|no (?:response|reaction)|(?:he|she) no wake|nobody home|(?:can't|cannot|couldn't) get (?:him|her|them) (?:up|to wake|to respond|to answer)|won't get up",
     ),
     Sign.COLLAPSED: (
         r"collaps\w*|keel(?:ed)? over|(?:just )?(?:dropped|went down|fell (?:down|over)) (?:on the (?:floor|ground)|to the (?:floor|ground)|like a|and (?:isn't|is not|not|won't|didn't))",
         r"slumped|lying (?:there|on the (?:floor|ground)) (?:and )?(?:not|isn't|won't)|found (?:him|her|them) (?:on the (?:floor|ground)|lying|down|in the)",
     ),
     Sign.RESPONSIVE: (
-        r"(?:is |'s |are |she's |he's )?(?:awake|conscious|alert|responsive|responding)",
+        r"(?:is|'s|are|she's|he's|they're|still|now|fully|wide) (?:\w+ )?(?:awake|conscious|alert|responsive|responding)",
         rf"{PERSON}(?:'s| is) (?:talking|speaking|answering|crying|moaning|groaning|complaining)(?: to (?:me|us))?",
         r"(?:came|coming) (?:to|around|round)|woke (?:up|back up)|opened (?:his|her|their) eyes|can talk|is talking|knows (?:who|where|what)",
     ),
