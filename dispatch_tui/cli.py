@@ -8,9 +8,12 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from enum import IntEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+from dispatch_tui.server.settings import default
 
 if TYPE_CHECKING:
     import ssl
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from dispatch_tui.client import DispatchClient
     from dispatch_tui.recorded import RecordedCall
     from dispatch_tui.server.relay import Relay, RelaySettings
+    from dispatch_tui.server.settings import ServeSettings
 
 app = typer.Typer(
     name="dispatch",
@@ -51,12 +55,10 @@ def fail(code: Exit, message: str) -> NoReturn:
     raise typer.Exit(int(code))
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(verbose: bool, log_format: str = "text") -> None:
+    from dispatch_tui.logs import configure
+
+    configure(logging.DEBUG if verbose else logging.INFO, log_format)
 
 
 DEFAULT_URL = "ws://localhost:8765"
@@ -93,140 +95,156 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8765,
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = default("host"),
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = default("port"),
     db: Annotated[
         str | None,
         typer.Option(help="Journal (SQLite) path; ':memory:' keeps nothing on disk."),
-    ] = None,
+    ] = default("db"),
     max_message_bytes: Annotated[
-        int, typer.Option(help="Larger frames are closed with 1009.", min=64)
-    ] = 65536,
+        int, typer.Option(help="Larger frames are closed with 1009.")
+    ] = default("max_message_bytes"),
     max_client_buffer: Annotated[
         int,
-        typer.Option(help="Unsent bytes a client may lag behind before 1013.", min=1024),
-    ] = 2 << 20,
+        typer.Option(help="Unsent bytes a client may lag behind before 1013."),
+    ] = default("max_client_buffer"),
     retention_messages: Annotated[
-        int, typer.Option(help="Journal keeps at most this many messages.", min=1)
-    ] = 1_000_000,
+        int, typer.Option(help="Journal keeps at most this many messages.")
+    ] = default("retention_messages"),
     retention_days: Annotated[
-        float | None, typer.Option(help="Journal drops messages older than this.", min=0)
-    ] = None,
+        float | None, typer.Option(help="Journal drops messages older than this.")
+    ] = default("retention_days"),
     compression: Annotated[
         bool, typer.Option("--compression", help="Enable permessage-deflate.")
-    ] = False,
+    ] = default("compression"),
     insecure: Annotated[
         bool,
         typer.Option("--insecure", help="Allow a non-loopback --host without --auth."),
-    ] = False,
+    ] = default("insecure"),
     source: Annotated[
         str | None,
         typer.Option(help="Upstream transcription WebSocket to keep connected.", metavar="URL"),
-    ] = None,
+    ] = default("source"),
     source_format: Annotated[
         str,
         typer.Option(help="auto, native, deepgram, assemblyai, openai or text."),
-    ] = "auto",
+    ] = default("source_format"),
     demo: Annotated[
         bool, typer.Option("--demo", help="Play the built-in calls in a loop.")
-    ] = False,
-    agent: Annotated[str, typer.Option(help="rules, openai or off.")] = "rules",
+    ] = default("demo"),
+    agent: Annotated[str, typer.Option(help="rules, openai or off.")] = default("agent"),
     model: Annotated[
         str | None,
-        typer.Option(envvar="DISPATCH_MODEL", help="Model for --agent openai."),
-    ] = None,
+        typer.Option(help="Model for --agent openai (env DISPATCH_MODEL)."),
+    ] = default("model"),
     transcripts_room: Annotated[
         str | None, typer.Option(help="Send transcripts only to this room.")
-    ] = None,
+    ] = default("transcripts_room"),
     suggestions_room: Annotated[
         str | None, typer.Option(help="Send AI suggestions only to this room.")
-    ] = None,
+    ] = default("suggestions_room"),
     idle_gap: Annotated[
-        float, typer.Option(help="Seconds of silence after which the agent runs.", min=0)
-    ] = 1.2,
+        float, typer.Option(help="Seconds of silence after which the agent runs.")
+    ] = default("idle_gap"),
     auth: Annotated[
         str | None, typer.Option("--auth", help="Users and roles (TOML).", metavar="FILE")
-    ] = None,
+    ] = default("auth"),
     origin: Annotated[
         list[str] | None,
         typer.Option("--origin", help="Browser Origin allowed (repeatable); default any."),
     ] = None,
     certfile: Annotated[
         str | None, typer.Option(help="TLS certificate (PEM): serve wss://.", metavar="FILE")
-    ] = None,
+    ] = default("certfile"),
     keyfile: Annotated[
         str | None, typer.Option(help="TLS private key, if not in --certfile.", metavar="FILE")
-    ] = None,
+    ] = default("keyfile"),
     rate_limit: Annotated[
-        float, typer.Option(help="Messages per second per connection; 0: no limit.", min=0)
-    ] = 500.0,
+        float, typer.Option(help="Messages per second per connection; 0: no limit.")
+    ] = default("rate_limit"),
     rate_burst: Annotated[
-        int, typer.Option(help="Messages a connection may send at once.", min=1)
-    ] = 1000,
+        int, typer.Option(help="Messages a connection may send at once.")
+    ] = default("rate_burst"),
     max_connections_per_address: Annotated[
-        int, typer.Option(help="Open connections per IP address; 0: no cap.", min=0)
-    ] = 1000,
+        int, typer.Option(help="Open connections per IP address; 0: no cap.")
+    ] = default("max_connections_per_address"),
     auth_timeout: Annotated[
-        float, typer.Option(help="Seconds a browser has to send auth.", min=0.1)
-    ] = 5.0,
+        float, typer.Option(help="Seconds a browser has to send auth.")
+    ] = default("auth_timeout"),
     redis: Annotated[
         str | None,
         typer.Option(help="Share rooms' traffic and seq with other relays.", metavar="URL"),
-    ] = None,
+    ] = default("redis"),
     ping_interval: Annotated[
-        float, typer.Option(help="Seconds between keepalive pings; 0: none.", min=0)
-    ] = 20.0,
+        float, typer.Option(help="Seconds between keepalive pings; 0: none.")
+    ] = default("ping_interval"),
     ping_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for a pong before dropping a peer.", min=0)
-    ] = 20.0,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+        float, typer.Option(help="Seconds to wait for a pong before dropping a peer.")
+    ] = default("ping_timeout"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = default(
+        "verbose"
+    ),
+    log_format: Annotated[
+        str, typer.Option(help="text, or json: one JSON object per log line.")
+    ] = default("log_format"),
+    no_metrics: Annotated[
+        bool, typer.Option("--no-metrics", help="Do not serve GET /metrics.")
+    ] = default("no_metrics"),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of serve options (keys like the long flags, _ for -).",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
-    """Run the relay."""
+    """Run the relay.
+
+    Flags given on the command line win over ``--config``, which wins over
+    ``DISPATCH_*`` environment variables, which win over the defaults.
+    """
     import asyncio
 
     from dispatch_tui.server.auth import Authenticator, AuthFileError
     from dispatch_tui.server.broker import BrokerError
-    from dispatch_tui.server.hub import RateLimit
-    from dispatch_tui.server.journal import JournalError, Retention
-    from dispatch_tui.server.relay import RelaySettings, default_db_path, run_until_signalled
+    from dispatch_tui.server.journal import JournalError
+    from dispatch_tui.server.relay import run_until_signalled
+    from dispatch_tui.server.settings import SettingsError, load_settings
 
-    _setup_logging(verbose)
-    if auth is None and not insecure and not _is_loopback(host):
+    given = {
+        name: value
+        for name, value in context.params.items()
+        if name != "config" and _from_command_line(context, name)
+    }
+    try:
+        options = load_settings(given, config)
+    except SettingsError as exc:
+        fail(Exit.USAGE, str(exc))
+    _setup_logging(options.verbose, options.log_format)
+    if options.auth is None and not options.insecure and not _is_loopback(options.host):
         fail(
             Exit.USAGE,
-            f"refusing to bind {host}: without --auth anyone who can reach it could read "
+            f"refusing to bind {options.host}: without --auth anyone who can reach it could read "
             "and send everything; use a loopback address, --auth FILE, or --insecure",
         )
-    if auth is not None:
+    if options.auth is not None:
         try:
-            Authenticator.from_file(auth)
+            Authenticator.from_file(options.auth)
         except AuthFileError as exc:
             fail(Exit.USAGE, str(exc))
-    if keyfile is not None and certfile is None:
+    if options.keyfile is not None and options.certfile is None:
         fail(Exit.USAGE, "--keyfile needs --certfile")
-    settings = RelaySettings(
-        host=host,
-        port=port,
-        db=db if db is not None else str(default_db_path()),
-        max_message_bytes=max_message_bytes,
-        max_client_buffer=max_client_buffer,
-        compression=compression,
-        ssl_context=None if certfile is None else _server_tls(certfile, keyfile),
-        auth_file=auth,
-        auth_timeout=auth_timeout,
-        origins=None if not origin else tuple(origin),
-        rate_limit=RateLimit(rate_limit, rate_burst) if rate_limit else None,
-        max_connections_per_address=max_connections_per_address,
-        redis_url=redis,
-        ping_interval=ping_interval or None,
-        ping_timeout=ping_timeout or None,
-        retention=Retention(
-            max_messages=retention_messages,
-            max_age_seconds=None if retention_days is None else retention_days * 86400,
-        ),
+    tls = None if options.certfile is None else _server_tls(options.certfile, options.keyfile)
+    feeds = _Feeds(source=options.source, source_format=options.source_format, demo=options.demo)
+    relay = _build_relay(
+        relay_settings(options, tls),
+        options.agent,
+        options.model,
+        options.transcripts_room,
+        options.suggestions_room,
+        options.idle_gap,
     )
-    feeds = _Feeds(source=source, source_format=source_format, demo=demo)
-    relay = _build_relay(settings, agent, model, transcripts_room, suggestions_room, idle_gap)
     try:
         asyncio.run(run_until_signalled(relay, on_started=feeds.start))
     except JournalError as exc:
@@ -234,7 +252,46 @@ def serve(
     except BrokerError as exc:
         fail(Exit.CONNECTION, str(exc))
     except OSError as exc:
-        fail(Exit.CONNECTION, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        where = f"{options.host}:{options.port}"
+        fail(Exit.CONNECTION, f"cannot listen on {where}: {exc.strerror or exc}")
+
+
+def _from_command_line(context: typer.Context, name: str) -> bool:
+    source = context.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def relay_settings(options: ServeSettings, tls: ssl.SSLContext | None) -> RelaySettings:
+    """What the relay itself takes of the serve options."""
+    from dispatch_tui.server.hub import RateLimit
+    from dispatch_tui.server.journal import Retention
+    from dispatch_tui.server.relay import RelaySettings, default_db_path
+
+    days = options.retention_days
+    return RelaySettings(
+        host=options.host,
+        port=options.port,
+        db=options.db if options.db is not None else str(default_db_path()),
+        max_message_bytes=options.max_message_bytes,
+        max_client_buffer=options.max_client_buffer,
+        compression=options.compression,
+        ssl_context=tls,
+        auth_file=options.auth,
+        auth_timeout=options.auth_timeout,
+        origins=None if not options.origin else tuple(options.origin),
+        rate_limit=RateLimit(options.rate_limit, options.rate_burst)
+        if options.rate_limit
+        else None,
+        max_connections_per_address=options.max_connections_per_address,
+        redis_url=options.redis,
+        ping_interval=options.ping_interval or None,
+        ping_timeout=options.ping_timeout or None,
+        retention=Retention(
+            max_messages=options.retention_messages,
+            max_age_seconds=None if days is None else days * 86400,
+        ),
+        metrics=not options.no_metrics,
+    )
 
 
 def _server_tls(certfile: str, keyfile: str | None) -> ssl.SSLContext:
