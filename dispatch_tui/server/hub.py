@@ -19,6 +19,7 @@ from dispatch_tui.server.auth import OPEN_ROLE, Role
 from dispatch_tui.server.broker import Broker, BrokerUnavailable, Delivery, Outgoing, Presence
 from dispatch_tui.server.calls import TranscriptSegment
 from dispatch_tui.server.journal import Entry, Journal, JournalError
+from dispatch_tui.server.metrics import RelayMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,12 @@ class Hub:
         broker: Broker,
         server_name: str = "dispatch",
         rate_limit: RateLimit | None = None,
+        metrics: RelayMetrics | None = None,
     ) -> None:
         self.outbox = outbox
+        self.metrics = metrics or RelayMetrics()
+        self.metrics.connections.set_function(lambda: len(self.sessions))
+        self.metrics.rooms.set_function(lambda: len(self.rooms))
         self.rate_limit = rate_limit
         self.journal = journal
         self.broker = broker
@@ -183,21 +188,34 @@ class Hub:
         request: p.Request | None = None
         try:
             request = p.parse_request(text)
+            self.metrics.request(request.event)
             if flooding:
                 self._refuse_flood(session, request.event, request.id)
                 return
             handler = self._handlers[request.event]
             await handler(session, request.data, request)
         except p.ProtocolError as error:
+            if request is None:
+                self.metrics.request(None)
             if flooding:
                 self._refuse_flood(session, error.event, error.request_id)
                 return
-            self.outbox.send((session,), p.error_event(error))
+            self.send_error(session, error)
         except (BrokerUnavailable, JournalError) as exc:
             assert request is not None
-            logger.warning("%s from %s not done: %s", request.event, session.client_id, exc)
+            logger.warning(
+                "%s from %s not done: %s",
+                request.event,
+                session.client_id,
+                exc,
+                extra={
+                    "client_id": session.client_id,
+                    "event": request.event,
+                    "code": "unavailable",
+                },
+            )
             refusal = p.ProtocolError(p.ErrorCode.UNAVAILABLE, str(exc), request.event, request.id)
-            self.outbox.send((session,), p.error_event(refusal))
+            self.send_error(session, refusal)
 
     def _refuse_flood(
         self, session: Session, event: str | None, request_id: str | int | None
@@ -210,15 +228,26 @@ class Hub:
             error = p.ProtocolError(
                 p.ErrorCode.RATE_LIMITED, "too many messages: slow down", event, request_id
             )
-            self.outbox.send((session,), p.error_event(error))
+            self.send_error(session, error)
             return
-        logger.warning("closing %s (%s): rate limit exceeded", session.client_id, session.address)
+        logger.warning(
+            "closing %s (%s): rate limit exceeded",
+            session.client_id,
+            session.address,
+            extra={"client_id": session.client_id, "code": 1008, "reason": "rate_limit"},
+        )
         self.close(session, p.CloseCode.POLICY_VIOLATION, "rate limit exceeded")
+
+    def send_error(self, session: Session, error: p.ProtocolError) -> None:
+        """An ``error`` reply, counted by code."""
+        self.metrics.error(str(error.code))
+        self.outbox.send((session,), p.error_event(error))
 
     def close(self, session: Session, code: int, reason: str) -> None:
         """Close one client's connection once; it leaves its rooms when the socket ends."""
         if not session.closing:
             session.closing = True
+            self.metrics.closed(_CLOSE_REASONS.get(reason, "other"))
             self.outbox.close(session, code, reason)
 
     def set_status(self, **changes: Any) -> None:
@@ -228,6 +257,7 @@ class Hub:
         if updated == self.status:
             return
         self.status = updated
+        self.metrics.status(updated)
         self.outbox.send(list(self.sessions.values()), p.encode("status", updated))
 
     def deliver(self, delivery: Delivery) -> int:
@@ -240,7 +270,9 @@ class Hub:
             recipients = list(members)
         else:
             recipients = [s for s in members if s.client_id != delivery.exclude]
-        return self.outbox.send(recipients, delivery.payload)
+        written = self.outbox.send(recipients, delivery.payload)
+        self.metrics.deliveries.inc(written)
+        return written
 
     def receive(self, delivery: Delivery) -> None:
         """One entry of the shared log (any relay's): deliver it here and journal it."""
@@ -249,7 +281,7 @@ class Hub:
         try:
             self.journal.append(entry, from_log=True)
         except JournalError as exc:
-            logger.error("seq %d not journaled: %s", delivery.seq, exc)
+            logger.error("seq %d not journaled: %s", delivery.seq, exc, extra={"seq": delivery.seq})
 
     def presence(self) -> Presence:
         """This relay's clients and room counts, for the other relays."""
@@ -285,6 +317,7 @@ class Hub:
         ts = p.now_iso()
         template = p.SeqTemplate.encode(event, lambda seq: build(seq, ts))
         appended = await self.broker.append(Outgoing(template, room, exclude, event))
+        self.metrics.relayed.labels(event).inc()
         delivery = appended.delivery
         if self.broker.delivers:
             recipients = self._local_recipients(room, exclude) + appended.remote_recipients
@@ -431,6 +464,7 @@ class Hub:
         if data.room_name is not None:
             self._check_room(session, data.room_name, request)
         page = await self.journal.read(data.room_name, data.since, data.limit, HISTORY_MAX_BYTES)
+        self.metrics.history_reads.inc()
         room_json = p.encode_value(data.room_name)
         frame = b"".join(
             (
@@ -475,6 +509,10 @@ class Hub:
             request.event,
             request.id,
         )
+
+
+#: What a close reason counts as in ``dispatch_closes_total``.
+_CLOSE_REASONS = {"rate limit exceeded": "rate_limit", "credentials revoked": "revoked"}
 
 
 def _client_entry(session: Session) -> dict[str, Any]:

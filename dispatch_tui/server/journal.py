@@ -18,7 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dispatch_tui.server.metrics import RelayMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +113,14 @@ class JournalError(RuntimeError):
 class Journal:
     """Append-only message store with group commit; see the module docstring."""
 
-    def __init__(self, path: str | Path, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        retention: Retention | None = None,
+        metrics: RelayMetrics | None = None,
+    ) -> None:
         self.path = str(path)
+        self.metrics = metrics
         self.retention = retention or Retention()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -285,6 +294,7 @@ class Journal:
         ]
         high = max(w.entry.seq for w in writes)
         cursor = max((w.entry.seq for w in writes if w.from_log), default=0)
+        started = time.perf_counter()
         try:
             db.execute("BEGIN")
             before = db.total_changes
@@ -301,6 +311,9 @@ class Journal:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             return
+        if self.metrics is not None:
+            self.metrics.commit_seconds.observe(time.perf_counter() - started)
+            self.metrics.batch_size.observe(len(rows))
         self._last_seq = max(self._last_seq, high)
         self._log_cursor = max(self._log_cursor, cursor)
         callbacks = [w.on_durable for w in writes if w.on_durable is not None]

@@ -151,7 +151,14 @@ class CallPipeline:
             while True:
                 state.pending = False
                 state.buffer.mark_read()
-                suggestion = await self.agent.suggest(state.buffer.segments())
+                metrics = self.hub.metrics
+                metrics.agent_runs.inc()
+                with metrics.agent_seconds.time():
+                    try:
+                        suggestion = await self.agent.suggest(state.buffer.segments())
+                    except Exception:
+                        metrics.agent_failures.inc()
+                        raise
                 if suggestion != state.last_suggestion:
                     await self._publish_suggestion(state.buffer.call_id, suggestion)
                     state.last_suggestion = suggestion

@@ -33,6 +33,7 @@ from dispatch_tui.server.auth import Authenticator, AuthFileError, User, bearer_
 from dispatch_tui.server.broker import Broker, LocalBroker
 from dispatch_tui.server.hub import Hub, RateLimit, Session
 from dispatch_tui.server.journal import Journal, Retention
+from dispatch_tui.server.metrics import CONTENT_TYPE, RelayMetrics
 from dispatch_tui.server.pipeline import CallPipeline, PipelineSettings
 
 logger = logging.getLogger(__name__)
@@ -79,13 +80,16 @@ class RelaySettings:
     max_connections_per_address: int = 1000
     #: Share ``seq`` and fan-out with other relays through this Redis.
     redis_url: str | None = None
+    #: Serve ``GET /metrics`` (Prometheus text format).
+    metrics: bool = True
 
 
 class WebSocketOutbox:
     """Writes frames to connections without letting one slow client hurt the rest."""
 
-    def __init__(self, max_client_buffer: int) -> None:
+    def __init__(self, max_client_buffer: int, metrics: RelayMetrics | None = None) -> None:
         self.max_client_buffer = max_client_buffer
+        self.metrics = metrics
         self._closing: set[asyncio.Task[None]] = set()
 
     def send(self, sessions: Collection[Session], payload: bytes) -> int:
@@ -101,10 +105,17 @@ class WebSocketOutbox:
                     session.client_id,
                     session.address,
                     limit,
+                    extra={
+                        "client_id": session.client_id,
+                        "code": CloseCode.TRY_AGAIN_LATER,
+                        "reason": "slow_consumer",
+                    },
                 )
                 # Its close frame waits behind what is already buffered; give it
                 # time to drain before the connection is cut without one.
                 connection.close_timeout = SLOW_CONSUMER_GRACE
+                if self.metrics is not None:
+                    self.metrics.closed("slow_consumer")
                 self.close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
                 continue
             ready.append(connection)
@@ -141,8 +152,9 @@ class Relay:
         pipeline: PipelineSettings | None = None,
     ) -> None:
         self.settings = settings
-        self.journal = Journal(settings.db, settings.retention)
-        self.outbox = WebSocketOutbox(settings.max_client_buffer)
+        self.metrics = RelayMetrics()
+        self.journal = Journal(settings.db, settings.retention, self.metrics)
+        self.outbox = WebSocketOutbox(settings.max_client_buffer, self.metrics)
         self.auth = (
             None if settings.auth_file is None else Authenticator.from_file(settings.auth_file)
         )
@@ -178,7 +190,12 @@ class Relay:
         await asyncio.to_thread(self.journal.start, loop)
         broker = self._broker or self._make_broker()
         self.hub = Hub(
-            self.outbox, self.journal, broker, self.settings.server_name, self.settings.rate_limit
+            self.outbox,
+            self.journal,
+            broker,
+            self.settings.server_name,
+            self.settings.rate_limit,
+            self.metrics,
         )
         self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings)
         self.hub.transcript_sink = self.pipeline.feed
@@ -276,7 +293,12 @@ class Relay:
         logger.info("auth file reloaded: %d users, %d connections closed", len(self.auth), revoked)
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.split("?", 1)[0] == "/healthz":
+        path = request.path.split("?", 1)[0]
+        if path == "/metrics":
+            if not self.settings.metrics:
+                return _response(http.HTTPStatus.NOT_FOUND, "metrics are off (--no-metrics)\n")
+            return _response(http.HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
+        if path == "/healthz":
             health = self.health()
             code = (
                 http.HTTPStatus.OK
@@ -319,13 +341,15 @@ class Relay:
                 self._credentials[session.client_id] = credentials
             async for frame in connection:
                 if isinstance(frame, bytes):
+                    self.metrics.closed("binary")
                     await connection.close(
                         CloseCode.UNSUPPORTED_DATA, "binary frames are not supported"
                     )
                     break
                 await hub.handle(session, frame)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as closed:
+            if closed.sent is not None and closed.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                self.metrics.closed("message_too_big")
         finally:
             self._per_address[host] -= 1
             if not self._per_address[host]:
@@ -340,6 +364,7 @@ class Relay:
         try:
             frame = await asyncio.wait_for(connection.recv(), self.settings.auth_timeout)
         except TimeoutError:
+            self.metrics.closed("auth")
             await _deny(connection, "authentication required: send auth with a token first")
             return None
         except ConnectionClosed:
@@ -349,6 +374,7 @@ class Relay:
         if found is None:
             reason = "invalid token" if token is not None else "authentication required"
             logger.info("refused %s: %s", format_address(connection.remote_address), reason)
+            self.metrics.closed("auth")
             await _deny(connection, reason)
         return found
 
@@ -358,8 +384,10 @@ def _host_of(connection: ServerConnection) -> str:
     return str(remote[0]) if isinstance(remote, tuple) else str(remote)
 
 
-def _response(status: http.HTTPStatus, body: str, content_type: str = "text/plain") -> Response:
-    data = body.encode()
+def _response(
+    status: http.HTTPStatus, body: str | bytes, content_type: str = "text/plain"
+) -> Response:
+    data = body.encode() if isinstance(body, str) else body
     headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(data)))])
     return Response(status.value, status.phrase, headers, data)
 
