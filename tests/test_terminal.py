@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ class Terminal:
     """One tmux session on a private tmux server, running one command."""
 
     def __init__(self, socket: str, command: list[str], width: int = 160, height: int = 48) -> None:
+        if shutil.which("tmux") is None:
+            raise AssertionError("tmux is not installed: `apt-get install tmux` (.ci/run does)")
         self.socket = socket
         self.env = {**os.environ, "TERM": "xterm-256color", "PYTHONUNBUFFERED": "1"}
         self.tmux(
