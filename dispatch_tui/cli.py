@@ -204,7 +204,6 @@ def serve(
     Flags given on the command line win over ``--config``, which wins over
     ``DISPATCH_*`` environment variables, which win over the defaults.
     """
-    import asyncio
 
     from dispatch_tui.server.auth import Authenticator, AuthFileError
     from dispatch_tui.server.broker import BrokerError
@@ -246,7 +245,7 @@ def serve(
         options.idle_gap,
     )
     try:
-        asyncio.run(run_until_signalled(relay, on_started=feeds.start))
+        _run_relay(run_until_signalled(relay, on_started=feeds.start))
     except JournalError as exc:
         fail(Exit.REFUSED, str(exc))
     except BrokerError as exc:
@@ -254,6 +253,19 @@ def serve(
     except OSError as exc:
         where = f"{options.host}:{options.port}"
         fail(Exit.CONNECTION, f"cannot listen on {where}: {exc.strerror or exc}")
+
+
+def _run_relay(main: Coroutine[Any, Any, None]) -> None:
+    """Run the relay on uvloop where installed (faster fan-out), else on asyncio's own loop."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def _from_command_line(context: typer.Context, name: str) -> bool:

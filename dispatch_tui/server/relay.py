@@ -21,6 +21,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Origin
@@ -93,13 +94,24 @@ class WebSocketOutbox:
         self._closing: set[asyncio.Task[None]] = set()
 
     def send(self, sessions: Collection[Session], payload: bytes) -> int:
-        ready: list[ServerConnection] = []
+        """Write one text frame to every session; returns how many took it.
+
+        The frame is built once and its bytes written to every connection that
+        negotiated no extension and has nothing else queued (websockets would
+        build the same bytes again per connection); the others go through
+        websockets' ``broadcast``.
+        """
+        framed: bytes | None = None
+        others: list[ServerConnection] = []
+        written = 0
         limit = self.max_client_buffer
         for session in sessions:
             connection: ServerConnection = session.transport
-            if connection.protocol.state is not State.OPEN or connection.transport.is_closing():
+            protocol = connection.protocol
+            transport = connection.transport
+            if protocol.state is not State.OPEN or transport.is_closing():
                 continue
-            if connection.transport.get_write_buffer_size() > limit:
+            if transport.get_write_buffer_size() > limit:
                 logger.warning(
                     "closing %s (%s): more than %d bytes unsent",
                     session.client_id,
@@ -118,9 +130,16 @@ class WebSocketOutbox:
                     self.metrics.closed("slow_consumer")
                 self.close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
                 continue
-            ready.append(connection)
-        broadcast(ready, payload, text=True)
-        return len(ready)
+            written += 1
+            if protocol.extensions or protocol.writes or protocol.expect_continuation_frame:
+                others.append(connection)
+                continue
+            if framed is None:
+                framed = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+            transport.write(framed)
+        if others:
+            broadcast(others, payload, text=True)
+        return written
 
     def close(self, session: Session, code: int, reason: str) -> None:
         connection: ServerConnection = session.transport
