@@ -644,6 +644,37 @@ def report(trials: list[Trial], settings: Settings) -> None:
         idle = statistics.median(t.rss_idle for t in own)
         per_connection = statistics.median(t.kib_per_connection for t in own)
         print(f"{name:<10}{_mib(base):>18}{_mib(idle):>18}{per_connection:>16.1f}")
+    print_ratios(trials, by_rate)
+
+
+def print_ratios(trials: list[Trial], by_rate: dict[float, dict[str, Trial]]) -> None:
+    """The figures the relay is judged on, last: capacity, CPU per delivery, memory."""
+    capacity = {
+        name: max((t.rate for t in trials if t.relay == name and t.clean), default=0.0)
+        for name in RELAYS
+    }
+    print()
+    print(
+        f"capacity ratio dispatch/reference: "
+        f"{_ratio(capacity['dispatch'], capacity['reference']):.2f} "
+        f"({capacity['dispatch']:g}/s against {capacity['reference']:g}/s; reach >= "
+        f"{CLEAN_REACH}, p99 < {CLEAN_P99_MS:g} ms)"
+    )
+    common = [rate for rate, pair in by_rate.items() if all(t.clean for t in pair.values())]
+    if common:
+        pair = by_rate[max(common)]
+        cost = _ratio(
+            pair["dispatch"].relay_us_per_delivery, pair["reference"].relay_us_per_delivery
+        )
+        print(f"relay CPU per delivery dispatch/reference at {max(common):g}/s: {cost:.2f}")
+    memory = {
+        name: statistics.median(t.kib_per_connection for t in trials if t.relay == name)
+        for name in RELAYS
+    }
+    print(
+        f"idle memory per connection: dispatch {memory['dispatch']:.1f} KiB, "
+        f"reference {memory['reference']:.1f} KiB"
+    )
 
 
 def parse_args() -> Settings:
