@@ -321,14 +321,23 @@ async def test_redis_restart_keeps_every_acknowledged_message_and_seq_moves_on(
         await wait_for_history(relay.url, acked)
 
 
-async def test_relays_keep_their_clients_while_redis_is_away(
+@pytest.fixture
+def lone_relay(
     relay_process: type[RelayProcess],
     redis_servers: Callable[..., RedisServer],
     tmp_path: Path,
-) -> None:
-    """Every request is answered during an outage; the lists say they are partial."""
+) -> tuple[RedisServer, RelayProcess]:
+    """One relay on its own Redis (without persistence), for outage tests."""
     redis_server = redis_servers()
     (only,) = relays(relay_process, tmp_path, redis_server.url, 1)
+    return redis_server, only
+
+
+async def test_relays_keep_their_clients_while_redis_is_away(
+    lone_relay: tuple[RedisServer, RelayProcess],
+) -> None:
+    """Every request is answered during an outage; the lists say they are partial."""
+    redis_server, only = lone_relay
     async with client(only.url) as ws:
         await ask(ws, "join_room", {"room_name": ROOM})
         redis_server.kill()
@@ -355,13 +364,10 @@ async def test_relays_keep_their_clients_while_redis_is_away(
 
 
 async def test_a_relay_stops_promptly_while_redis_is_away_with_sends_queued(
-    relay_process: type[RelayProcess],
-    redis_servers: Callable[..., RedisServer],
-    tmp_path: Path,
+    lone_relay: tuple[RedisServer, RelayProcess],
 ) -> None:
     """SIGTERM is not held up by sends that wait for Redis: they are refused at once."""
-    redis_server = redis_servers()
-    (only,) = relays(relay_process, tmp_path, redis_server.url, 1)
+    redis_server, only = lone_relay
     async with client(only.url) as ws:
         redis_server.kill()
         await wait_for_health(only, 503)
