@@ -25,7 +25,16 @@ from dispatch_tui import protocol as p
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Why the relay closed a connection, as ``dispatch_closes_total{reason}`` says it.
 CLOSE_REASONS = frozenset(
-    {"slow_consumer", "rate_limit", "message_too_big", "binary", "auth", "revoked", "other"}
+    {
+        "slow_consumer",
+        "rate_limit",
+        "message_too_big",
+        "binary",
+        "auth",
+        "revoked",
+        "keepalive",
+        "other",
+    }
 )
 _EVENTS = frozenset(p.REQUEST_MODELS)
 

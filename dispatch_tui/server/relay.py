@@ -188,6 +188,8 @@ class Relay:
         self.pipeline: CallPipeline | None = None
         self._server: Server | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._pinging: set[ServerConnection] = set()
+        self._pings: set[asyncio.Task[None]] = set()
         self.port = settings.port
 
     @property
@@ -232,13 +234,16 @@ class Relay:
             compression="deflate" if s.compression else None,
             process_request=self._process_request,
             max_size=s.max_message_bytes,
-            ping_interval=s.ping_interval,
-            ping_timeout=s.ping_timeout,
+            # One relay-wide keepalive (below) instead of a task per connection.
+            ping_interval=None,
+            ping_timeout=None,
             close_timeout=s.close_timeout,
             ssl=s.ssl_context,
             origins=None if s.origins is None else [*map(Origin, s.origins), None],
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        if s.ping_interval:
+            self.spawn(self._keep_alive(s.ping_interval, s.ping_timeout), "keepalive")
         logger.info("relay listening on %s (journal %s)", self.url, s.db)
 
     def _make_broker(self) -> Broker:
@@ -272,6 +277,42 @@ class Relay:
         if self.hub is not None:
             await self.hub.broker.stop()
         await asyncio.to_thread(self.journal.close)
+
+    async def _keep_alive(self, interval: float, timeout: float | None) -> None:
+        """Ping every client each ``interval``; drop one whose pong is ``timeout`` late.
+
+        One task for the relay, and one short-lived task per ping while it is in
+        flight: an idle connection costs no keepalive task of its own.
+        """
+        hub = self.require_hub()
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            for session in list(hub.sessions.values()):
+                connection: ServerConnection = session.transport
+                if connection in self._pinging or connection.protocol.state is not State.OPEN:
+                    continue
+                self._pinging.add(connection)
+                task = loop.create_task(self._ping(connection, timeout))
+                self._pings.add(task)
+                task.add_done_callback(self._pings.discard)
+
+    async def _ping(self, connection: ServerConnection, timeout: float | None) -> None:
+        try:
+            pong = await connection.ping()
+            if timeout is not None:
+                async with asyncio.timeout(timeout):
+                    await pong
+        except TimeoutError:
+            logger.info(
+                "dropping %s: keepalive ping timeout", format_address(connection.remote_address)
+            )
+            self.metrics.closed("keepalive")
+            connection.transport.abort()
+        except ConnectionClosed:
+            pass
+        finally:
+            self._pinging.discard(connection)
 
     def _agent_health(self, ok: bool, detail: str | None) -> None:
         self.require_hub().set_status(agent="ready" if ok else "error", detail=detail)
