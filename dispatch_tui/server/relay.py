@@ -385,6 +385,10 @@ class Relay:
         host = _host_of(connection)
         self._per_address[host] += 1
         credentials = self._from_handshake.pop(connection, None)
+        # The handshake response (headers and all) was sent and is never read
+        # again; an idle connection should not keep it. (The request must stay:
+        # websockets tells the handshake from later frames by it.)
+        connection.response = None
         session: Session | None = None
         try:
             if self.auth is not None and credentials is None:
