@@ -214,3 +214,11 @@ def test_an_arrest_with_cpr_under_way_stays_an_arrest_when_breathing_comes_back(
         "wait, he's breathing again, he's gasping and now it's steady",
     )
     assert kind(*turns) == "cardiac_arrest"
+
+
+def test_answers_to_trapped_and_how_many_raise_the_priority() -> None:
+    crash = ("911?", "a van went into the wall outside the bakery")
+    assert analyze(call(*crash)).priority == 2
+    assert analyze(call(*crash, "Is anyone trapped?", "yes, the driver")).priority == 1
+    assert analyze(call(*crash, "How many people are hurt?", "three I think")).priority == 1
+    assert analyze(call(*crash, "How many people are hurt?", "just the one")).priority == 2

@@ -307,7 +307,36 @@ def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
             if answer is not None and age_in_years(answer.group(1)) < CHILD_UNDER:
                 reasons.append(segment.text.strip())
             asked_age = False
+    if incident not in _NOT_TRAPPED:
+        reasons.extend(_answered_raisers(segments))
     return reasons
+
+
+def _answered_raisers(segments: Sequence[Segment]) -> list[str]:
+    """A yes to "is anyone trapped?", or two or more to "how many are hurt?"."""
+    found = []
+    for index in range(1, len(segments)):
+        question, answer = segments[index - 1], segments[index]
+        if not is_dispatcher(question) or is_dispatcher(answer):
+            continue
+        asked = " ".join(re.findall(r"[^.!?]*\?", normalise(question.text))[-1:])
+        said = normalise(answer.text)
+        if _ASKED_TRAPPED.search(asked) and answer_of(answer.text) is Answer.YES:
+            found.append(answer.text.strip())
+        elif _ASKED_HOW_MANY.search(asked):
+            count = _COUNT_ANSWER.search(said)
+            if count is not None and age_in_years(count.group(1)) >= 2:
+                found.append(answer.text.strip())
+    return found
+
+
+_ASKED_TRAPPED = re.compile(r"\b(?:trapped|stuck|pinned|can't get out|still inside|still in the)\b")
+_ASKED_HOW_MANY = re.compile(
+    r"\bhow many\b.*\b(?:hurt|injured|people|patients|victims|sick|involved|inside)\b"
+)
+_COUNT_ANSWER = re.compile(
+    rf"^\W*(?:(?:at least|about|maybe|like|around|i think|i count)\s+)*({AGE})\b(?!\s*(?:years|months))"
+)
 
 
 def analyze(segments: Sequence[Segment]) -> Suggestion:
