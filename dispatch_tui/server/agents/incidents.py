@@ -179,6 +179,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "structure_fire",
         1,
         (
+            r"fire on the (?:[\w-]+ )?(?:floor|storey|story|level)|(?:floor|flat|apartment|unit|tower|block)(?:'s| is) (?:on fire|burning)|fire,? fire\b|(?:door|hall|hallway|stairs|stairwell|corridor|landing) (?:is )?(?:full of )?smoke",
             r"(?:house|home|apartment|building|kitchen|garage|roof|basement|attic|barn|shed|"
             r"store|restaurant|school|upstairs|downstairs|bedroom|room|flat|trailer|unit)s? "
             r"(?:is |are |was )?(?:on fire|burning|in flames|caught fire|went up)",
@@ -457,7 +458,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"(?:car|van|truck|vehicle|ute|lorry|suv)(?:'s| is)? (?:on its (?:roof|side)|upside down|in the ditch|off the road|into a tree|into a pole|into the wall)|(?:come|came|fell|thrown) off (?:his|her|their|the) (?:motor ?bike|motorcycle|bike|scooter|moped|quad)|lost (?:it|control) on the (?:gravel|bend|corner|ice|road)",
             r"(?:car|truck|van|bus|driver|motorcycle|motorbike|suv|minivan|lorry|pickup|taxi|cab)s? (?:\w+ ){0,6}(?:hit|smashed into|crashed into|slammed into|ran into|rear-ended|t-boned|went into|ploughed into|plowed into) (?:a|an|the|my|another|his|her|their|us|me)\b",
             r"(?:ran|run|running|blew|went through) (?:the |a )?(?:red )?(?:light|stop sign)|pil(?:ed|ing) up|pile-up|multi[- ]car|head[- ]on|airbags? (?:went off|deployed|popped)|(?:two|three|four|several) (?:cars|vehicles)\b",
-            r"car (?:crash|accident|wreck)|crash(?:ed)?|collision|collided|wreck(?:ed)?|pile ?up",
+            r"car (?:crash|accident|wreck)|crash(?:ed)?|collision|collided|wreck(?:ed)?|(?:cars?|vehicles?|trucks?|they|three|four|five|several)\s+(?:\w+\s+)?pil(?:ed|ing) up|pile-?up",
             r"(?:hit|struck|run over|ran over|knocked down) by (?:a|an|the|his|her) "
             r"(?:car|truck|bus|van|vehicle|suv|motorcycle|driver)",
             r"rear[- ]?ended|t[- ]?boned|rolled over|roll ?over|flipped (?:over|upside)|"
@@ -595,6 +596,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "burglary_in_progress",
         2,
         (
+            r"trying to (?:come|get|break|force (?:their|his|her) way) (?:in|into|through)|(?:shaking|rattling|jiggling|trying) the (?:door ?)?(?:handle|knob|lock|window)|heard (?:the )?glass",
             r"(?:climbing|climbed|crawling|getting|breaking) (?:in|into|through) (?:his|her|their|the neighbou?r's) (?:\w+ )?(?:window|door)|(?:half ?way|halfway) (?:in|through the window)",
             r"(?:climbing|climbed|crawling|crawled|getting|got|sneaking|snuck) (?:in|into|through|in through) (?:the |a |my |our |their )?(?:\w+ )?(?:window|door|back door|house|basement|garage)",
             r"(?:one's|one is|they're|they are|he's|she's) (?:inside|in there|in the house) (?:now|right now)",
@@ -631,7 +633,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
             r"(?:ankle|leg|wrist|arm|knee|foot|hip)(?:'s| is)? (?:all )?(?:swelled up|swollen|turned funny|facing the wrong way|mangled|out of place|sticking out)",
             r"(?:is |has |he |she |i )(?:fall|falled|fallen)|fall (?:from|off|down)|fell (?:from|off|down|over|on|in|out)|took a (?:tumble|spill|fall)|tumbled",
             r"(?:on the (?:floor|ground)|down) and (?:can't|cannot|couldn't) get (?:up|back up)|(?:leg|hip|ankle|wrist|arm|knee|foot|shoulder|back) (?:is |looks |'s )?(?:broke|broken|bad|twisted|bent|wrong|snapped|at a (?:weird|funny|strange) angle)",
-            r"fell|fallen|falling|(?:had|took) a (?:bad )?fall|tripped|slipped",
+            r"fell|fallen|falling|(?:had|took) a (?:bad )?fall|(?:tripped|slipped)(?= (?:on|and|down|over|in|off|at|while|backwards|getting))",
             r"can't get (?:up|back up)|(?:broke|broken|hurt) (?:his|her|my) (?:hip|leg|ankle|wrist|arm)",
         ),
         "Fall with injury",
@@ -674,6 +676,7 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "seizure",
         2,
         (
+            r"shak(?:ing|e|es),? (?:his |her |the |all |whole )*body|(?:body|arms|legs) (?:is |are )?(?:all )?shak\w*|foam(?:ing)? (?:at|from) the mouth|froth\w*",
             r"seiz(?:ure|ures|ing|ed)|convuls\w*|fitting|having (?:a|another) fit|epilep\w*",
             r"shaking all over|(?:body|arms and legs) (?:is |are )?(?:jerking|shaking)|jerking",
         ),

@@ -262,6 +262,11 @@ _STROKE_WHEN_BREATHLESS = re.compile(
 _STROKE_IN_DIABETIC = re.compile(
     r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b"
 )
+#: Holding the chest while fighting for breath is the breathing, unless pain is said.
+_CHEST_PAIN_WORDS = re.compile(
+    r"\b(?:pain\w*|pressure|crushing|squeezing|heavy|heaviness|tight\w*|heart attack|hurts?|hurting|ache|"
+    r"aching|burning|elephant)\b"
+)
 #: A burning car is no building fire unless a building is named.
 _BUILDING = re.compile(
     r"\b(?:house|home|apartment|building|kitchen|roof|basement|attic|upstairs|downstairs|bedroom|"
@@ -271,6 +276,7 @@ _BUILDING = re.compile(
 _EXPLAINED: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = (
     (frozenset({"vehicle_fire"}), "structure_fire", _BUILDING),
     (frozenset({"breathing_problem"}), "stroke", _STROKE_WHEN_BREATHLESS),
+    (frozenset({"breathing_problem"}), "chest_pain", _CHEST_PAIN_WORDS),
     (_INJURIES, "allergic_reaction", _ALLERGY_CUES),
     (_INJURIES, "stroke", _STROKE_AFTER_INJURY),
     (frozenset({"diabetic_emergency"}), "stroke", _STROKE_IN_DIABETIC),

@@ -223,7 +223,7 @@ CHILD: Final = (
     r"seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)\b(?! (?:minutes|hours|o'clock|floors?|blocks?|cars?|feet|foot|meters|metres))|"
     r"kindergarten|elementary|primary school|(?:months|weeks) old"
 )
-_PEOPLE: Final = r"(?:people|persons|men|women|guys|lads|blokes|fellas|youths|kids|children|friends|victims|patients|passengers|workers|students|boys|girls|teenagers|teens|adults|residents|players)"
+_PEOPLE: Final = r"(?:people|persons|men|women|guys|lads|blokes|fellas|youths|kids|children|friends|victims|patients|passengers|workers|students|boys|girls|teenagers|teens|adults|residents|players|swimmers|customers|diners|shoppers|guests|staff|employees|spectators|runners|riders|pupils|campers|tenants|neighbou?rs)"
 _MANY: Final = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|multiple|many|a few|a bunch of|lots of|a couple of|both|\d+)"
 _HURT: Final = (
     r"(?:hurt|injured|bleeding|shot|stabbed|trapped|unconscious|down|sick|burned|burnt|on the (?:floor|ground)|"
