@@ -6,9 +6,9 @@ Stratified by incident type, with a fixed seed, a third held out: rules are
 written while looking at the development part only, and the held-out part
 shows how they do on calls they were not written from. Run once; running it
 again on the same files gives the same split. (The 330 calls of the first
-batch were split this way; two later batches, of 180 and 160 calls, went to
-the development part whole, after their figures were taken as a check on
-calls the rules had not seen.)
+batch were split this way; three later batches, of 180, 160 and 120 calls,
+went to the development part whole, after their figures were taken as a check
+on calls the rules had not seen.)
 """
 
 from __future__ import annotations

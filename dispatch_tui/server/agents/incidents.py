@@ -455,9 +455,10 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
         "traffic_collision",
         2,
         (
+            r"(?:went|ran|drove|veered|came|spun|slid|skidded|flew) off the road|(?:crashed|slammed|smashed|drove|ploughed|plowed|veered|spun|skidded|careered) (?:\w+ )?into (?:a|the) (?:tree|pole|lamppost|lamp post|wall|ditch|fence|barrier|guardrail|median|telegraph pole)",
             r"(?:car|van|truck|vehicle|ute|lorry|suv)(?:'s| is)? (?:on its (?:roof|side)|upside down|in the ditch|off the road|into a tree|into a pole|into the wall)|(?:come|came|fell|thrown) off (?:his|her|their|the) (?:motor ?bike|motorcycle|bike|scooter|moped|quad)|lost (?:it|control) on the (?:gravel|bend|corner|ice|road)",
             r"(?:car|truck|van|bus|driver|motorcycle|motorbike|suv|minivan|lorry|pickup|taxi|cab)s? (?:\w+ ){0,6}(?:hit|smashed into|crashed into|slammed into|ran into|rear-ended|t-boned|went into|ploughed into|plowed into) (?:a|an|the|my|another|his|her|their|us|me)\b",
-            r"(?:ran|run|running|blew|went through) (?:the |a )?(?:red )?(?:light|stop sign)|pil(?:ed|ing) up|pile-up|multi[- ]car|head[- ]on|airbags? (?:went off|deployed|popped)|(?:two|three|four|several) (?:cars|vehicles)\b",
+            r"(?:ran|run|running|blew|went through) (?:the |a )?(?:red )?(?:light|stop sign)|pile-up|multi[- ]car|head[- ]on|airbags? (?:went off|deployed|popped)|(?:two|three|four|several) (?:cars|vehicles)\b",
             r"car (?:crash|accident|wreck)|crash(?:ed)?|collision|collided|wreck(?:ed)?|(?:cars?|vehicles?|trucks?|they|three|four|five|several)\s+(?:\w+\s+)?pil(?:ed|ing) up|pile-?up",
             r"(?:hit|struck|run over|ran over|knocked down) by (?:a|an|the|his|her) "
             r"(?:car|truck|bus|van|vehicle|suv|motorcycle|driver)",
@@ -804,7 +805,7 @@ DENIALS: dict[str, re.Pattern[str]] = {
         "severe_bleeding": r"blood|bleeding",
         "gas_leak_hazmat": r"gas|smell|fumes|leak",
         "traffic_collision": r"crash|accident|collision",
-        "choking": r"choking",
+        "choking": r"choking|stuck|lodged|blocked",
         "suicidal_person": r"suicid\w*|kill (?:himself|herself|myself)",
     }.items()
 }

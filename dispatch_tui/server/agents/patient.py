@@ -161,7 +161,10 @@ class PatientState:
         """Struggling to breathe (or turning blue) while conscious."""
         if self.is_conscious is False or self.arrest_evidence():
             return []
-        if self.breathing_is is Breathing.DIFFICULT:
+        if self.breathing_is is Breathing.DIFFICULT or (
+            self.breathing_is is Breathing.ABNORMAL and self.is_conscious is True
+        ):
+            # Gasping or crackly breathing in someone awake is a breathing problem.
             return self._evidence(self.breathing)
         if (
             self.cyanosis is not None

@@ -70,6 +70,10 @@ _CALLER_HURT = re.compile(
 _AGE_ANSWER = re.compile(
     rf"^\W*(?:(?:he|she|they)(?:'s| is| are)\s+)?(?:only\s+|just\s+)?({AGE})\b(?!\s*(?:years? old )?(?:and a half )?(?:minutes|hours|o'clock))"
 )
+#: Calls with no patient whose age raises the priority (children at home during a
+#: break-in are not its victims; a baby being born is not a child patient). A
+#: missing child does raise it.
+_NO_PATIENT = frozenset({"childbirth", "burglary_in_progress", "theft_report", "noise_complaint"})
 #: Where "inside" and "locked in" mean something else than trapped.
 _NOT_TRAPPED = frozenset(
     {"burglary_in_progress", "domestic_violence", "assault", "suicidal_person", "missing_person"}
@@ -262,6 +266,10 @@ _STROKE_WHEN_BREATHLESS = re.compile(
 _STROKE_IN_DIABETIC = re.compile(
     r"\b(?:stroke|face|mouth|smile|droop\w*|one side|left|right|arm|leg)\b"
 )
+#: An arm heavy or numb with chest pain is the heart, unless the face, speech or a leg is hit.
+_STROKE_BEYOND_AN_ARM = re.compile(
+    r"\b(?:stroke|face|mouth|smile|droop\w*|slurr\w*|speech|words|side|leg)\b"
+)
 #: Holding the chest while fighting for breath is the breathing, unless pain is said.
 _CHEST_PAIN_WORDS = re.compile(
     r"\b(?:pain\w*|pressure|crushing|squeezing|heavy|heaviness|tight\w*|heart attack|hurts?|hurting|ache|"
@@ -277,6 +285,7 @@ _EXPLAINED: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = (
     (frozenset({"vehicle_fire"}), "structure_fire", _BUILDING),
     (frozenset({"breathing_problem"}), "stroke", _STROKE_WHEN_BREATHLESS),
     (frozenset({"breathing_problem"}), "chest_pain", _CHEST_PAIN_WORDS),
+    (frozenset({"chest_pain"}), "stroke", _STROKE_BEYOND_AN_ARM),
     (_INJURIES, "allergic_reaction", _ALLERGY_CUES),
     (_INJURIES, "stroke", _STROKE_AFTER_INJURY),
     (frozenset({"diabetic_emergency"}), "stroke", _STROKE_IN_DIABETIC),
@@ -289,7 +298,7 @@ def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
     A child is also a short answer under 16 to the dispatcher's "how old".
     """
     raisers = [_SEVERAL] if incident in _NOT_TRAPPED else [_SEVERAL, _SEVERAL_AT_SCENE, _TRAPPED]
-    if incident != "childbirth":
+    if incident not in _NO_PATIENT:
         raisers.append(_CHILD)
     reasons = []
     for _, original, clause in _caller_clauses(segments):
@@ -297,7 +306,7 @@ def _raise_reasons(segments: Sequence[Segment], incident: str) -> list[str]:
             match = pattern.search(clause)
             if match is not None and not _negated(clause, match):
                 reasons.append(original.strip())
-    if incident != "childbirth":
+    if incident not in _NO_PATIENT:
         caller_hurt = any(
             _CALLER_HURT.search(normalise(s.text)) for s in segments if not is_dispatcher(s)
         )
