@@ -148,3 +148,17 @@ async def test_retention_keeps_the_newest_messages_across_a_jump_in_seq(tmp_path
     kept = [json.loads(p)["data"]["seq"] for p in (await reopened.read("r", 0, 10)).payloads]
     assert kept == [2, 3, 1_000_004]
     reopened.close()
+
+
+async def test_a_cursor_move_alone_stores_nothing(tmp_path: Path) -> None:
+    """A relay's own message read back from the log only moves the cursor."""
+    path = tmp_path / "j.sqlite3"
+    journal = await started(path)
+    journal.append(entry(3))
+    journal.advance_cursor(3)
+    await journal.flush()
+    journal.close()
+    reopened = await started(path)
+    assert reopened.log_cursor == 3
+    assert [json.loads(p)["data"]["seq"] for p in (await reopened.read("r", 0, 10)).payloads] == [3]
+    reopened.close()

@@ -121,6 +121,10 @@ class Hub:
         self.rooms: dict[str, dict[str, Session]] = {}
         self.status: dict[str, Any] = {"source": "off", "agent": "off"}
         self.transcript_sink: TranscriptSink | None = None
+        #: Own messages journaled when sent, whose copy from the shared log is not due yet.
+        self._journaled_own: set[int] = set()
+        #: The highest ``seq`` received from the shared log.
+        self._log_seen = 0
         broker.attach(self)
         self._handlers: dict[str, Callable[[Session, Any, p.Request], Awaitable[None]]] = {
             "send_to_all": self._send_to_all,
@@ -277,9 +281,15 @@ class Hub:
     def receive(self, delivery: Delivery) -> None:
         """One entry of the shared log (any relay's): deliver it here and journal it."""
         self.deliver(delivery)
+        self._log_seen = max(self._log_seen, delivery.seq)
         entry = Entry(delivery.seq, delivery.room, delivery.event, delivery.payload)
         try:
-            self.journal.append(entry, from_log=True)
+            if delivery.seq in self._journaled_own:
+                # This relay's own message, queued for the journal when it was sent.
+                self._journaled_own.discard(delivery.seq)
+                self.journal.advance_cursor(delivery.seq)
+            else:
+                self.journal.append(entry, from_log=True)
         except JournalError as exc:
             logger.error("seq %d not journaled: %s", delivery.seq, exc, extra={"seq": delivery.seq})
 
@@ -326,6 +336,8 @@ class Hub:
         seq = delivery.seq
         callback = None if on_durable is None else (lambda: on_durable(seq, recipients))
         self.journal.append(Entry(seq, room, event, delivery.payload), callback)
+        if self.broker.delivers and seq > self._log_seen:
+            self._journaled_own.add(seq)
         return seq
 
     def _check_room(self, session: Session, room: str, request: p.Request) -> None:

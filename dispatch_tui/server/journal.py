@@ -75,6 +75,8 @@ class _Write:
     on_durable: Callable[[], None] | None
     #: Read from the shared log: it moves the log cursor on.
     from_log: bool = False
+    #: False for a cursor move alone (the entry was stored already).
+    store: bool = True
 
 
 @dataclass(slots=True)
@@ -178,6 +180,10 @@ class Journal:
         if self._failed is not None:
             raise JournalError(f"journal write failed earlier: {self._failed}")
         self._queue.put(_Write(entry, on_durable, from_log))
+
+    def advance_cursor(self, seq: int) -> None:
+        """The shared log was read up to ``seq``, whose entry is queued already."""
+        self._queue.put(_Write(Entry(seq, None, "", b""), None, from_log=True, store=False))
 
     async def read(
         self, room: str | None, since: int | None, limit: int, max_bytes: int = 1 << 20
@@ -291,6 +297,7 @@ class Journal:
         rows = [
             (w.entry.seq, w.entry.room, w.entry.event, now, w.entry.payload.decode())
             for w in writes
+            if w.store
         ]
         high = max(w.entry.seq for w in writes)
         cursor = max((w.entry.seq for w in writes if w.from_log), default=0)
