@@ -395,6 +395,8 @@ class DispatchClient:
             self._fail_pending(connection)
             logger.info("lost %s while resuming", self.url)
             return None
+        # A frame read in the same turn as the recovery ended was held after the release.
+        self._release_held()
         return connection
 
     async def _recover(self, replay: bool = True) -> None:
@@ -410,10 +412,14 @@ class DispatchClient:
         except ClientError as exc:
             logger.warning("recovery after reconnect failed: %s", exc)
             complete = False
+        self._release_held()
+        self._set_state(LinkState.RECOVERED if complete else LinkState.GAP)
+
+    def _release_held(self) -> None:
+        """Pass on the live events held back during a replay (replayed copies are dropped)."""
         held, self._held = self._held, []
         for event in held:
             self._emit(event)
-        self._set_state(LinkState.RECOVERED if complete else LinkState.GAP)
 
     async def _replay(self, stream: str | None) -> bool:
         since = self.last_seq.get(stream, 0)
