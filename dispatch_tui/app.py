@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -33,7 +35,7 @@ from dispatch_tui.console_state import (
 from dispatch_tui.screens.clients import ClientsScreen
 from dispatch_tui.screens.confirm import ConfirmScreen
 from dispatch_tui.screens.help import HelpScreen
-from dispatch_tui.screens.main import MainScreen
+from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen
 from dispatch_tui.screens.prompt import PromptScreen
 from dispatch_tui.untrusted import strip_controls
 from dispatch_tui.widgets.rooms import RoomList
@@ -123,6 +125,10 @@ class DispatchApp(App[None]):
         #: Why the console ended on its own: (exit code, message) for the CLI.
         self.failure: tuple[int, str] | None = None
         self._history_loaded: set[str] = set()
+        #: Until when panes wait so that a key just pressed is drawn on its own.
+        self._typing_until = 0.0
+        self._deferred_redraws = 0
+        self._next_pane = itertools.cycle(PANE_GROUPS)
         client.on_state = self._link_changed
 
     @property
@@ -134,7 +140,7 @@ class DispatchApp(App[None]):
         self._main = MainScreen(self.client.name, self.settings.max_lines)
         await self.push_screen(self._main)
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
-        self.set_interval(self.settings.redraw_interval, self.redraw)
+        self.set_interval(self.settings.redraw_interval / len(PANE_GROUPS), self._redraw_a_pane)
         self.set_interval(1.0, self._tick)
         _calm_the_collector()
         if self.connect_on_mount:
@@ -143,14 +149,34 @@ class DispatchApp(App[None]):
     async def on_unmount(self) -> None:
         await self.client.close()
 
-    def redraw(self) -> None:
-        """Draw what changed and sound the alarms of new priority-1 advice."""
+    async def on_event(self, event: events.Event) -> None:
+        """Note each key, so the panes let the screen draw it first."""
+        if isinstance(event, events.Key):
+            self._typing_until = time.monotonic() + _KEY_FIRST
+        await super().on_event(event)
+
+    def redraw(self, panes: frozenset[str] = ALL_PANES) -> None:
+        """Draw what changed in ``panes``; new priority-1 advice rings as its card is drawn."""
         if self.screen is not self.main and not self.state.changed:
             return
-        alarms, self.state.alarms = self.state.alarms, []
-        for advice in alarms:
-            self.alarm(advice.call_id, advice.suggestion)
-        self.main.redraw(self.state, self.link, self.client.url, self.clock())
+        self.main.redraw(self.state, self.link, self.client.url, self.clock(), panes)
+        if "advice" in panes:
+            alarms, self.state.alarms = self.state.alarms, []
+            for advice in alarms:
+                self.alarm(advice.call_id, advice.suggestion)
+
+    def _redraw_a_pane(self) -> None:
+        """Draw the next group of panes, unless a key was just pressed.
+
+        Right after a key the panes wait (at most a few ticks): the screen
+        update that shows the key then carries nothing else, so typing stays
+        quick however busy the floor is.
+        """
+        if time.monotonic() < self._typing_until and self._deferred_redraws < _MAX_DEFERRED:
+            self._deferred_redraws += 1
+            return
+        self._deferred_redraws = 0
+        self.redraw(next(self._next_pane))
 
     def alarm(self, call_id: str, suggestion: dict[str, Any]) -> None:
         """Ring the bell once and raise a notification for a new priority-1 call."""
@@ -435,6 +461,11 @@ class DispatchApp(App[None]):
 #: short-lived objects per event; Python's default (700) collected hundreds of
 #: times a second and stalled keystrokes for tens of milliseconds.
 _YOUNG_THRESHOLD = 10_000
+
+
+#: How long after a key the panes wait, and for at most how many ticks in a row.
+_KEY_FIRST = 0.05
+_MAX_DEFERRED = 4
 
 
 def _calm_the_collector() -> None:

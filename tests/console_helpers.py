@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from rich.console import Console
+from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Input, RichLog, Static
 
 from dispatch_tui.app import ConsoleSettings, DispatchApp
@@ -31,11 +33,14 @@ async def until(
         await pilot.pause(0.05)
 
 
-def rendered(widget: Static) -> str:
-    """What a static widget shows, as plain text."""
-    console = Console(width=120, file=io.StringIO(), color_system=None, record=True)
-    console.print(widget.content)
-    return console.export_text()
+def rendered(widget: Widget) -> str:
+    """What a widget shows, as plain text: a static one's content, else its painted lines."""
+    if isinstance(widget, Static):
+        console = Console(width=120, file=io.StringIO(), color_system=None, record=True)
+        console.print(widget.content)
+        return console.export_text()
+    strips = widget.render_lines(Region(0, 0, *widget.outer_size))
+    return "\n".join(strip.text for strip in strips)
 
 
 def chat_text(log: RichLog) -> str:

@@ -20,6 +20,16 @@ from dispatch_tui.widgets.chat import ChatLog
 from dispatch_tui.widgets.rooms import RoomList
 from dispatch_tui.widgets.status import StatusBar, status_line
 
+#: The panes in turn, one group per redraw tick: each screen update then carries a
+#: fraction of the work, so a key typed meanwhile never waits behind all of it.
+PANE_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"status", "rooms"}),
+    frozenset({"calls"}),
+    frozenset({"chat", "room_switched"}),
+    frozenset({"advice"}),
+)
+ALL_PANES = frozenset().union(*PANE_GROUPS)
+
 GAP_TEXT = (
     "Reconnected, but the messages sent while the console was away could not all be "
     "fetched: some may be missing here. `dispatch history` shows the stored ones."
@@ -77,12 +87,20 @@ class MainScreen(Screen[None]):
         self.clients = self.query_one("#clients", Static)
         self.query_one("#message", Input).focus()
 
-    def redraw(self, state: ConsoleState, link: LinkState, url: str, now: datetime) -> None:
-        """Redraw the parts of the screen that changed since the last redraw.
+    def redraw(
+        self,
+        state: ConsoleState,
+        link: LinkState,
+        url: str,
+        now: datetime,
+        panes: frozenset[str] = ALL_PANES,
+    ) -> None:
+        """Redraw the parts of ``panes`` that changed since they were last drawn.
 
         ``url`` is the relay in use, which changes when the client fails over.
         """
-        changed, state.changed = state.changed, set()
+        changed = state.changed & panes
+        state.changed -= changed
         if "status" in changed:
             self.status_bar.update(
                 status_line(
@@ -104,7 +122,8 @@ class MainScreen(Screen[None]):
             self.chat_title.update(literal(title))
         elif "chat" in changed:
             self.chat.show_lines(state.new_chat, replace=False)
-        state.new_chat = []
+        if "chat" in panes:
+            state.new_chat = []
 
     def show_clients(self, clients: list[dict[str, object]]) -> None:
         text = Text()

@@ -28,11 +28,16 @@ def elapsed(since: datetime, now: datetime) -> str:
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes:02}:{seconds:02}"
 
 
-def advice_card(advice: Advice, call: Call | None) -> Panel:
+def open_questions(advice: Advice, call: Call | None) -> list[str]:
+    """The advice's questions that the dispatcher has not asked on this call yet."""
+    return advice.open_questions(call.dispatcher_words() if call is not None else set())
+
+
+def advice_card(advice: Advice, call: Call | None, questions: list[str]) -> Panel:
     """One suggestion as a card; every field from the agent is shown literally.
 
-    The subtitle says when in the call the advice came; questions the
-    dispatcher has already asked are left out.
+    The subtitle says when in the call the advice came; ``questions`` are
+    the ones the dispatcher has not asked yet.
     """
     suggestion = advice.suggestion
     colour = priority_colour(advice.priority)
@@ -42,9 +47,8 @@ def advice_card(advice: Advice, call: Call | None) -> Panel:
     grid.add_row("where", literal(suggestion.get("location") or "unknown location"))
     if suggestion.get("summary"):
         grid.add_row("what", literal(suggestion["summary"]))
-    asked = call.dispatcher_words() if call is not None else set()
     rows: Iterable[tuple[str, object]] = (
-        *(("ask", item) for item in advice.open_questions(asked)),
+        *(("ask", item) for item in questions),
         *(("do", item) for item in suggestion.get("instructions") or []),
         *(("send", item) for item in suggestion.get("units") or []),
         *(("why", f"\u201c{item}\u201d") for item in suggestion.get("evidence") or []),
@@ -75,13 +79,19 @@ class AdviceCard(Static):
     def __init__(self, call_id: str) -> None:
         super().__init__(classes="advice")
         self.call_id = call_id
-        self._drawn: tuple[object, ...] = ()
+        self._seen: tuple[int, int] = (0, 0)
+        self._drawn: tuple[int, list[str]] = (0, [])
 
     def show(self, advice: Advice, call: Call | None) -> None:
-        key = (id(advice), call.dispatcher_version if call is not None else -1)
-        if key != self._drawn:
-            self._drawn = key
-            self.update(advice_card(advice, call))
+        """Redraw for new advice or when a question drops off, not on every word said."""
+        seen = (id(advice), call.dispatcher_version if call is not None else -1)
+        if seen == self._seen:
+            return
+        self._seen = seen
+        drawn = (id(advice), open_questions(advice, call))
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.update(advice_card(advice, call, drawn[1]))
 
 
 class AdviceView(KeyedStack[AdviceCard]):

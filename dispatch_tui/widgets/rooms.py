@@ -19,10 +19,16 @@ class RoomList(OptionList):
             self.room = room
 
     def show(self, rooms: list[Room], selected: str | None) -> None:
+        """Relabel rooms in place while the list is the same (no layout pass), else rebuild."""
         ordered = sorted(rooms, key=lambda room: (not room.joined, room.name))
+        options = [_option(room, room.name == selected) for room in ordered]
+        if [option.id for option in self.options] == [option.id for option in options]:
+            for index, (shown, option) in enumerate(zip(self.options, options, strict=True)):
+                if shown.prompt != option.prompt:
+                    self.replace_option_prompt_at_index(index, option.prompt)
+            return
         highlighted = self.highlighted
-        self.clear_options()
-        self.add_options(_option(room, room.name == selected) for room in ordered)
+        self.set_options(options)
         if highlighted is not None and highlighted < len(ordered):
             self.highlighted = highlighted
 
