@@ -17,28 +17,38 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from rich.text import Text
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.notifications import SeverityLevel
+from textual.timer import Timer
 from textual.widgets import Input
 
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
 from dispatch_tui.console_state import (
+    Advice,
+    Call,
     ChatLine,
     ConsoleState,
     message_text,
     parse_ts,
     sender_of,
 )
+from dispatch_tui.floor import ALERT, Unit
 from dispatch_tui.screens.clients import ClientsScreen
 from dispatch_tui.screens.confirm import ConfirmScreen
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen
+from dispatch_tui.screens.pick import PickScreen
 from dispatch_tui.screens.prompt import PromptScreen
-from dispatch_tui.untrusted import strip_controls
+from dispatch_tui.screens.search import SearchScreen
+from dispatch_tui.untrusted import literal, strip_controls
+from dispatch_tui.widgets.advice import marks_text, priority_colour
 from dispatch_tui.widgets.rooms import RoomList
+from dispatch_tui.widgets.units import status_text
 
 
 class ConsoleSettings(BaseModel):
@@ -57,6 +67,8 @@ class ConsoleSettings(BaseModel):
     #: Keep retrying the first connection instead of giving up (the console
     #: always reconnects once it has been connected).
     wait_for_relay: bool = False
+    #: Seconds without a word from a unit before the board marks it stale.
+    unit_stale_after: float = Field(default=300.0, gt=0)
 
 
 #: The CLI's exit codes for a console that could not start (CLI.md).
@@ -104,6 +116,13 @@ class DispatchApp(App[None]):
         Binding("ctrl+down", "next_room(1)", "Next room", priority=True),
         Binding("ctrl+up", "next_room(-1)", "Previous room", priority=True),
         Binding("f4", "list_clients", "Clients"),
+        Binding("f2", "toggle_units", "Units board"),
+        Binding("f3,ctrl+f", "search", "Search", priority=True),
+        Binding("f5", "take_call", "Take call"),
+        Binding("f6", "acknowledge_advice", "Ack P1"),
+        Binding("f7", "assign_unit", "Assign unit"),
+        Binding("f8", "send_alert", "Send alert"),
+        Binding("f9", "acknowledge_alert", "Ack alert"),
     ]
 
     def __init__(
@@ -129,6 +148,9 @@ class DispatchApp(App[None]):
         self._typing_until = 0.0
         self._deferred_redraws = 0
         self._next_pane = itertools.cycle(PANE_GROUPS)
+        #: The latest notifications, newest last, as shown on the notice line.
+        self.notices: list[str] = []
+        self._notice_timer: Timer | None = None
         client.on_state = self._link_changed
 
     @property
@@ -137,7 +159,9 @@ class DispatchApp(App[None]):
         return self._main
 
     async def on_mount(self) -> None:
-        self._main = MainScreen(self.client.name, self.settings.max_lines)
+        self._main = MainScreen(
+            self.client.name, self.settings.max_lines, self.settings.unit_stale_after
+        )
         await self.push_screen(self._main)
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
         self.set_interval(self.settings.redraw_interval / len(PANE_GROUPS), self._redraw_a_pane)
@@ -164,6 +188,18 @@ class DispatchApp(App[None]):
             alarms, self.state.alarms = self.state.alarms, []
             for advice in alarms:
                 self.alarm(advice.call_id, advice.suggestion)
+            escalated, self.state.floor.new_escalations = self.state.floor.new_escalations, []
+            for call_id in escalated:
+                self._ring()
+                self.notify(
+                    f"P1 on {call_id} was not acknowledged: escalated to the supervisors",
+                    severity="error",
+                    markup=False,
+                )
+        if "alerts" in panes:
+            for _ in self.state.floor.new_alerts:
+                self._ring()
+            self.state.floor.new_alerts = []
 
     def _redraw_a_pane(self) -> None:
         """Draw the next group of panes, unless a key was just pressed.
@@ -180,9 +216,7 @@ class DispatchApp(App[None]):
 
     def alarm(self, call_id: str, suggestion: dict[str, Any]) -> None:
         """Ring the bell once and raise a notification for a new priority-1 call."""
-        if self.settings.bell:
-            self.bells += 1
-            self.bell()
+        self._ring()
         kind = str(suggestion.get("incident_type") or "unknown").replace("_", " ")
         where = suggestion.get("location") or "location unknown"
         self.notify(
@@ -193,9 +227,37 @@ class DispatchApp(App[None]):
             markup=False,
         )
 
+    def _ring(self) -> None:
+        if self.settings.bell:
+            self.bells += 1
+            self.bell()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notifications go to the line above the keys: a toast would cover a pane."""
+        text = strip_controls(f"{title}: {message}" if title else message)
+        self.notices.append(text)
+        del self.notices[:-_NOTICES_KEPT]
+        if not self.is_running or not hasattr(self, "_main"):
+            return
+        self.main.notice.show(text, severity, self.clock())
+        self._notice_timer = _restart(
+            self._notice_timer,
+            self.set_timer(timeout or _NOTICE_SECONDS, self.main.notice.clear_notice),
+        )
+
     def _tick(self) -> None:
         if self.state.calls:
             self.state.changed.add("calls")
+        if self.state.floor.units:
+            self.state.changed.add("units")
 
     def _link_changed(self, link: LinkState) -> None:
         self.link = link
@@ -259,6 +321,10 @@ class DispatchApp(App[None]):
         room = self.state.room(room_name)
         room.joined = True
         room.members = int((reply.get("data") or {}).get("clients") or room.members)
+        if room_name not in self._history_loaded:
+            # Every joined room's recent history, so the units board fills from all of them.
+            with contextlib.suppress(ClientError):
+                await self._load_history(room_name)
         if select:
             await self.open_room(room_name)
         self.state.changed.add("rooms")
@@ -291,6 +357,12 @@ class DispatchApp(App[None]):
             when = parse_ts(data.get("ts")) or self.clock()
             seq = data.get("seq")
             seq = seq if isinstance(seq, int) else 0
+            message = data.get("message")
+            if isinstance(message, dict) and self.state.floor.apply_message(
+                message, sender_of(data), room_name, when, seq
+            ):
+                self.state.changed.update({"units", "alerts"})
+                continue
             lines[seq] = ChatLine(
                 when, sender_of(data), message_text(data.get("message")), own, seq=seq
             )
@@ -456,6 +528,177 @@ class DispatchApp(App[None]):
     def on_room_list_chosen(self, message: RoomList.Chosen) -> None:
         self._switch(message.room)
 
+    def action_toggle_units(self) -> None:
+        self.main.toggle_units()
+        self.state.changed.update({"units", "calls"})
+
+    @work(group="search")
+    async def action_search(self) -> None:
+        """Search chat and transcripts; the chosen match's room opens or its call shows."""
+        match = await self.push_screen_wait(SearchScreen(self.state))
+        if match is None:
+            return
+        if match.room is not None:
+            await self.open_room(match.room)
+            return
+        if self.main.showing_units:
+            self.action_toggle_units()
+        if match.call_id is None or not self.main.calls.reveal(match.call_id):
+            self.notify(f"call {match.call_id} is no longer on the board", markup=False)
+
+    async def _pick_call(self, title: str, calls: list[Call]) -> str | None:
+        if not calls:
+            self.notify("no call to choose from", severity="warning")
+            return None
+        choices = [(call.call_id, self._call_label(call)) for call in calls]
+        return await self.push_screen_wait(PickScreen(title, choices))
+
+    def _call_label(self, call: Call) -> Text:
+        advice = self.state.advice.get(call.call_id)
+        label = literal(call.call_id, "bold")
+        if advice is not None:
+            kind = str(advice.suggestion.get("incident_type") or "unknown").replace("_", " ")
+            label.append_text(
+                literal(f"  P{advice.priority} {kind}", priority_colour(advice.priority))
+            )
+            label.append_text(literal(f"  {advice.suggestion.get('location') or ''}"))
+        label.append("  ")
+        label.append_text(marks_text(self.state.floor.marks.get(call.call_id)))
+        return label
+
+    @work(group="floor")
+    async def action_take_call(self) -> None:
+        """Claim a call for this dispatcher (choosing one already taken by you gives it back)."""
+        calls = self.state.calls_by_urgency()
+        unclaimed = [c for c in calls if not self.state.floor.marks_of(c.call_id).claimed_by]
+        call_id = await self._pick_call(
+            "Take which call?", unclaimed + [c for c in calls if c not in unclaimed]
+        )
+        if call_id is None:
+            return
+        mine = self.state.floor.marks_of(call_id).claimed_by == self.client.name
+        await self._floor_request(
+            "claim_call",
+            {"call_id": call_id, "release": mine},
+            f"{'released' if mine else 'took'} {call_id}",
+        )
+
+    @work(group="floor")
+    async def action_acknowledge_advice(self) -> None:
+        """Acknowledge a priority-1 card, so it is not escalated to the supervisors."""
+        waiting = [
+            advice
+            for advice in self.state.cards()
+            if advice.priority == 1
+            and self.state.floor.marks_of(advice.call_id).acknowledged_by is None
+        ]
+        if not waiting:
+            self.notify("no P1 advice waits for an acknowledgement")
+            return
+        call_ids = {advice.call_id for advice in waiting}
+        calls = [call for call in self.state.calls_by_urgency() if call.call_id in call_ids]
+        call_id = await self._pick_call("Acknowledge the P1 advice of which call?", calls)
+        if call_id is None:
+            return
+        advice = self.state.advice[call_id]
+        await self._floor_request(
+            "acknowledge_advice",
+            {"call_id": call_id, "advice_seq": advice.seq or None},
+            f"acknowledged the P1 advice of {call_id}",
+        )
+
+    async def _floor_request(self, event: str, data: dict[str, Any], done: str) -> bool:
+        try:
+            await self.client.request(event, data)
+        except ClientError as exc:
+            self.notify(f"not done: {exc}", severity="error", markup=False)
+            return False
+        self.notify(done, markup=False)
+        return True
+
+    @work(group="floor")
+    async def action_assign_unit(self) -> None:
+        """Send a unit to a call: an ``assignment`` message in the room the unit was heard in."""
+        call_id = await self._pick_call(
+            "Assign a unit to which call?", self.state.calls_by_urgency()
+        )
+        if call_id is None:
+            return
+        units = self.state.floor.board()
+        if not units:
+            self.notify("no unit has been heard from yet", severity="warning")
+            return
+        choices = [(unit.name, unit_choice(unit)) for unit in units]
+        name = await self.push_screen_wait(PickScreen(f"Send which unit to {call_id}?", choices))
+        if name is None:
+            return
+        unit = self.state.floor.units[name]
+        room = unit.room or self.state.selected
+        if room is None:
+            self.notify("join a room first (Ctrl+J)", severity="warning")
+            return
+        message = assignment(unit.name, call_id, self.state.advice.get(call_id), self.client.name)
+        try:
+            await self.client.send_to_room(room, message)
+        except ClientError as exc:
+            self.notify(f"{unit.name} not assigned: {exc}", severity="error", markup=False)
+            return
+        self.state.floor.apply_message(message, self.client.name, room, self.clock())
+        self.state.changed.add("units")
+        self.notify(f"{unit.name} assigned to {call_id} (sent to {room})", markup=False)
+
+    @work(group="floor")
+    async def action_send_alert(self) -> None:
+        """An emergency alert to every client, after a yes in a modal."""
+        text = await self.push_screen_wait(
+            PromptScreen("Emergency alert to everyone", "alert text")
+        )
+        if not text:
+            return
+        question = "Send this EMERGENCY ALERT to every connected client?"
+        if not await self.push_screen_wait(ConfirmScreen(question, text, "Send alert")):
+            self.notify("alert cancelled: nothing was sent")
+            return
+        alert = {"type": ALERT, "priority": "high", "message": text}
+        try:
+            reply = await self.client.send_to_all(alert)
+        except ClientError as exc:
+            self.notify(f"alert not sent: {exc}", severity="error", markup=False)
+            return
+        recipients = (reply.get("data") or {}).get("recipients", 0)
+        self.notify(f"emergency alert sent to {recipients} clients")
+
+    def action_acknowledge_alert(self) -> None:
+        alert = self.state.floor.acknowledge_alert()
+        if alert is None:
+            self.notify("no emergency alert is waiting")
+            return
+        self.state.changed.add("alerts")
+        self.notify(f"acknowledged the alert from {alert.sender}", markup=False)
+
+
+def unit_choice(unit: Unit) -> Text:
+    label = literal(unit.name, "bold")
+    label.append("  ")
+    label.append_text(status_text(unit.status))
+    label.append_text(literal(f"  {unit.location or ''}"))
+    return label
+
+
+def assignment(unit: str, call_id: str, advice: Advice | None, by: str | None) -> dict[str, Any]:
+    """The structured message that sends a unit to a call (documented in docs/console.md)."""
+    message: dict[str, Any] = {"type": "assignment", "unit": unit, "call_id": call_id}
+    if advice is not None:
+        suggestion = advice.suggestion
+        message.update(
+            priority=advice.priority,
+            incident_type=suggestion.get("incident_type"),
+            location=suggestion.get("location"),
+        )
+    if by:
+        message["assigned_by"] = by
+    return message
+
 
 #: Allocations between young-generation collections. A busy floor creates many
 #: short-lived objects per event; Python's default (700) collected hundreds of
@@ -465,6 +708,18 @@ _YOUNG_THRESHOLD = 10_000
 
 #: How long after a key the panes wait, and for at most how many ticks in a row.
 _KEY_FIRST = 0.05
+#: How long a notification stays on the notice line, unless it says otherwise.
+_NOTICE_SECONDS = 10.0
+_NOTICES_KEPT = 50
+
+
+def _restart(previous: Timer | None, timer: Timer) -> Timer:
+    """The new timer, the previous one stopped (so an old notice never clears a new one)."""
+    if previous is not None:
+        previous.stop()
+    return timer
+
+
 _MAX_DEFERRED = 4
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch_tui.floor import Floor
 from dispatch_tui.server.agents.base import DISPATCHER_SPEAKERS
 
 #: Words in a chat line that mark the room as having urgent traffic.
@@ -51,6 +52,7 @@ class TranscriptLine:
     text: str
     final: bool
     segment_id: str | None
+    when: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -70,7 +72,7 @@ class Call:
     def __post_init__(self) -> None:
         self.lines = deque(maxlen=self.max_lines)
 
-    def apply(self, data: dict[str, Any]) -> bool:
+    def apply(self, data: dict[str, Any], when: datetime | None = None) -> bool:
         """Add one fragment; True if it changed what the dispatcher has said."""
         text = str(data.get("text") or "")
         final = bool(data.get("is_final", True))
@@ -80,7 +82,7 @@ class Call:
         speaker = str(speaker) if speaker is not None else None
         line = self._line_of(segment_id)
         if line is None:
-            self.lines.append(TranscriptLine(speaker, text, final, segment_id))
+            self.lines.append(TranscriptLine(speaker, text, final, segment_id, when))
         elif line.final and final:
             line.text = f"{line.text} {text}".strip()
         else:
@@ -219,6 +221,8 @@ class ConsoleState:
         self.new_chat: list[ChatLine] = []
         #: Calls that just became priority 1; the app rings the bell for each.
         self.alarms: list[Advice] = []
+        #: Units, emergency alerts, and who has which call.
+        self.floor = Floor()
 
     def room(self, name: str) -> Room:
         room = self.rooms.get(name)
@@ -258,6 +262,8 @@ class ConsoleState:
             self.changed.add("status")
         elif kind == "rooms_list":
             self.set_members(data.get("rooms"))
+        elif self.floor.apply_event(str(kind), data):
+            self.changed.update({"calls", "advice"})
 
     def _transcript(self, data: dict[str, Any], now: datetime) -> None:
         call_id = str(data.get("call_id") or "?")
@@ -269,7 +275,7 @@ class ConsoleState:
             call = self.calls[call_id] = Call(
                 call_id, parse_ts(data.get("ts")) or now, self.max_lines
             )
-        if call.apply(data):
+        if call.apply(data, parse_ts(data.get("ts")) or now):
             self.changed.add("advice")
         seq = data.get("seq")
         call.last_seq = seq if isinstance(seq, int) else call.last_seq + 1
@@ -298,15 +304,22 @@ class ConsoleState:
 
     def _chat(self, data: dict[str, Any], now: datetime) -> None:
         message = data.get("message")
+        when = parse_ts(data.get("ts")) or now
+        room_name = data.get("room")
+        room_name = room_name if isinstance(room_name, str) else None
+        if isinstance(message, dict) and self.floor.apply_message(
+            message, sender_of(data), room_name, when, _int(data.get("seq"))
+        ):
+            self.changed.add("alerts" if self.floor.new_alerts else "units")
+            return
         line = ChatLine(
-            parse_ts(data.get("ts")) or now,
+            when,
             sender_of(data),
             message_text(message),
             broadcast=bool(data.get("broadcast")),
             seq=_int(data.get("seq")),
         )
-        room_name = data.get("room")
-        if isinstance(room_name, str):
+        if room_name is not None:
             self.add_chat(room_name, line, chat_urgency(message))
         else:
             self.add_broadcast(line)
@@ -384,6 +397,42 @@ class ConsoleState:
             return (advice.priority if advice else 9, call.started, call.call_id)
 
         return sorted(self.calls.values(), key=rank)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One search hit: a chat line (``room``) or a transcript turn (``call_id``)."""
+
+    when: datetime | None
+    who: str
+    text: str
+    room: str | None = None
+    call_id: str | None = None
+
+
+def search(state: ConsoleState, query: str, room: str | None = None) -> list[Match]:
+    """Chat lines and transcript turns containing ``query`` (any case), newest first.
+
+    With ``room``, only that room's chat is searched (transcripts belong to no room).
+    """
+    needle = query.strip().casefold()
+    if not needle:
+        return []
+    matches = []
+    for name, chat in state.rooms.items():
+        if room is not None and name != room:
+            continue
+        for line in chat.lines:
+            if needle in line.text.casefold():
+                matches.append(Match(line.when, line.sender, line.text, room=name))
+    if room is None:
+        for call in state.calls.values():
+            for turn in call.lines:
+                if needle in turn.text.casefold():
+                    who = turn.speaker or "?"
+                    matches.append(Match(turn.when, who, turn.text, call_id=call.call_id))
+    matches.sort(key=lambda match: match.when or _NEVER, reverse=True)
+    return matches
 
 
 def _int(value: object) -> int:

@@ -5,8 +5,10 @@
 Everything runs in this process, as ``dispatch demo`` does: a relay on a free
 port with the rules agent, the demo calls played fast, field units chatting,
 and the real console (headless, 160x48) connected to it. The picture is taken
-once the console shows at least two calls, two advice cards and some chat, so
-it shows every pane at work rather than an empty screen.
+once the console shows at least two calls, two advice cards and some chat;
+then another dispatcher takes the most urgent call, a supervisor sends an
+emergency alert, and the units board is opened (F2), so the picture shows the
+board, the alert banner and a claimed advice card.
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ async def wait_for(
         await pilot.pause(0.1)
 
 
+def claimed(app: DispatchApp) -> bool:
+    marks = app.state.floor.marks
+    return bool(app.state.floor.alerts) and any(m.claimed_by for m in marks.values())
+
+
+async def floor_traffic(url: str, call_id: str) -> None:
+    """Another dispatcher takes the call; a supervisor sends an alert to everyone."""
+    async with DispatchClient(url, name="Dispatcher 5") as colleague:
+        await colleague.request("claim_call", {"call_id": call_id})
+    async with DispatchClient(url, name="Sup. Lee") as supervisor:
+        alert = {
+            "type": "emergency_alert",
+            "priority": "high",
+            "message": "Severe weather: all units check in on channel 2",
+        }
+        await supervisor.send_to_all(alert)
+
+
 async def screenshot(out: Path, speed: float, timeout: float) -> None:
     """Start the relay and the console, then the demo; save the console's SVG to ``out``.
 
@@ -89,6 +109,12 @@ async def screenshot(out: Path, speed: float, timeout: float) -> None:
             relay.spawn(play_demo(relay.pipeline, speed), "demo")
             chatter = asyncio.create_task(play_chatter(relay.url, interval=0.4))
             await wait_for(pilot, app, lambda: ready(app), "calls, advice and chat", timeout)
+            await wait_for(
+                pilot, app, lambda: len(app.state.floor.units) >= 3, "three units", timeout
+            )
+            await floor_traffic(relay.url, app.state.cards()[0].call_id)
+            await wait_for(pilot, app, lambda: claimed(app), "the claim and the alert", timeout)
+            await pilot.press("f2")
             app.redraw()
             await pilot.pause()
             out.parent.mkdir(parents=True, exist_ok=True)

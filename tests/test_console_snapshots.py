@@ -44,7 +44,7 @@ def transcript(
     return {"event": "transcript", "data": data}
 
 
-def chat(seq: int, ts: str, room: str, name: str, port: int, message: str) -> dict[str, Any]:
+def chat(seq: int, ts: str, room: str, name: str, port: int, message: Any) -> dict[str, Any]:
     data = {
         "from": f"127.0.0.1:{port}",
         "message": message,
@@ -201,6 +201,96 @@ EVENTS: list[dict[str, Any]] = [
 ]
 
 
+#: Units reporting in the relay's example shapes (one silent for long, one with markup in it),
+#: a claim and an acknowledgement of call-1041, and a supervisor's emergency alert.
+FLOOR_EVENTS: list[dict[str, Any]] = [
+    chat(
+        17,
+        "2024-05-14T14:03:00Z",
+        "dispatch_center",
+        "Unit 23",
+        5003,
+        {
+            "type": "status_update",
+            "unit": "Unit 23",
+            "status": "en_route",
+            "location": "Main St & 1st Ave",
+        },
+    ),
+    chat(
+        18,
+        "2024-05-14T14:03:10Z",
+        "field_ops",
+        "Unit 45",
+        5005,
+        {
+            "type": "location_update",
+            "unit_id": "Unit_45",
+            "coordinates": [37.77, -122.41],
+            "timestamp": 1715695390,
+        },
+    ),
+    chat(
+        19,
+        "2024-05-14T14:02:00Z",
+        "dispatch_center",
+        "Medic 7",
+        5001,
+        {
+            "type": "status_update",
+            "unit": "Medic 7",
+            "status": "available",
+            "location": "Station 3",
+        },
+    ),
+    chat(
+        20,
+        "2024-05-14T13:40:00Z",
+        "field_ops",
+        "Engine 12",
+        5004,
+        {"type": "status_update", "unit": "Engine 12", "status": "on_scene", "location": "Oak Ave"},
+    ),
+    chat(
+        21,
+        "2024-05-14T14:03:15Z",
+        "field_ops",
+        "x",
+        5006,
+        {"type": "status_update", "unit": "[bold red]Rogue[/]", "status": "\x1b[31mlost"},
+    ),
+    {
+        "event": "call_claimed",
+        "data": {
+            "call_id": "call-1041",
+            "claimed": True,
+            "name": "Dispatcher 5",
+            "client_id": "c-9",
+            "from": "127.0.0.1:5009",
+            "room": None,
+            "seq": 22,
+            "ts": "2024-05-14T14:03:16Z",
+        },
+    },
+]
+ALERT_EVENT = {
+    "event": "client_message",
+    "data": {
+        "from": "127.0.0.1:5002",
+        "message": {
+            "type": "emergency_alert",
+            "priority": "high",
+            "message": "Tornado warning for the county: all units take shelter [now]",
+        },
+        "broadcast": True,
+        "name": "Sup. Lee",
+        "client_id": "c-5002",
+        "seq": 23,
+        "ts": "2024-05-14T14:03:18Z",
+    },
+}
+
+
 @pytest.fixture(autouse=True)
 def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Chat times are drawn in local time; pin it to UTC so the snapshot is the same anywhere."""
@@ -218,7 +308,7 @@ def make_app() -> DispatchApp:
     return DispatchApp(client, settings, clock=lambda: NOW, connect=False)
 
 
-def live_console(notes: list[str]) -> RunBefore:
+def live_console(notes: list[str], extra: tuple[dict[str, Any], ...] = ()) -> RunBefore:
     """A ``run_before`` that puts the app where a connected console would be after EVENTS.
 
     Notifications are recorded into ``notes`` instead of shown: a toast expires
@@ -252,7 +342,7 @@ def live_console(notes: list[str]) -> RunBefore:
                 {"address": "127.0.0.1:5003", "role": "client"},
             ]
         )
-        for event in EVENTS:
+        for event in (*EVENTS, *extra):
             app.handle_event(event)
         app.redraw()
         await pilot.pause()
@@ -288,3 +378,32 @@ def test_broadcast_confirmation(snap_compare: SnapCompare) -> None:
 
     assert snap_compare(app, press=["ctrl+b"], terminal_size=SIZE, run_before=run_before)
     assert app.state.rooms["dispatch_center"].lines[-1].sender == "Unit 23"
+
+
+def test_units_board(snap_compare: SnapCompare) -> None:
+    """F2: units by status, coordinates as text, a stale unit marked, markup and escapes literal."""
+    app = make_app()
+    prepare = live_console([], tuple(FLOOR_EVENTS))
+    assert snap_compare(app, press=["f2"], terminal_size=SIZE, run_before=prepare)
+    assert [unit.name for unit in app.state.floor.board()] == [
+        "Medic 7",
+        "Unit 23",
+        "Engine 12",
+        "[bold red]Rogue[/]",
+        "Unit_45",
+    ]
+
+
+def test_alert_banner(snap_compare: SnapCompare) -> None:
+    """An emergency alert runs across the console above the panes, covering none of them."""
+    app = make_app()
+    prepare = live_console([], (ALERT_EVENT,))
+    assert snap_compare(app, terminal_size=SIZE, run_before=prepare)
+    assert app.bells == 2, "the P1 and the alert each ring once"
+
+
+def test_claimed_call(snap_compare: SnapCompare) -> None:
+    """A call taken by another dispatcher says so on its transcript and on its advice card."""
+    app = make_app()
+    prepare = live_console([], tuple(FLOOR_EVENTS))
+    assert snap_compare(app, terminal_size=SIZE, run_before=prepare)

@@ -129,3 +129,34 @@ def test_tui_without_a_relay_exits_3_with_one_line() -> None:
     assert result.stderr.startswith("dispatch: cannot connect to ws://127.0.0.1:9")
     assert result.stderr.count("\n") == 1
     assert "\x1b" not in result.stdout + result.stderr
+
+
+async def test_tui_shows_the_units_board_and_an_alert_banner(
+    terminal: type[Terminal], relay_process: type[RelayProcess], tmp_path: Path
+) -> None:
+    relay = relay_process("--db", str(tmp_path / "journal.sqlite3")).start()
+    console = terminal(dispatch("tui", "--url", relay.url, "--name", "Disp 3"))
+    console.wait_for("[dispatch_center] >", "connected")
+    async with client(relay.url) as unit:
+        update = {
+            "type": "status_update",
+            "unit": "Unit 23",
+            "status": "en_route",
+            "location": "Main St & 1st Ave",
+        }
+        await request(unit, "send_to_room", {"room_name": "dispatch_center", "message": update})
+        await recv_event(unit, "sent")
+        console.keys("F2")
+        console.wait_for("UNITS", "Unit 23", "en_route", "Main St & 1st Ave")
+
+        alert = {"type": "emergency_alert", "priority": "high", "message": "Bridge closed [now]"}
+        await request(unit, "send_to_all", {"message": alert})
+        await recv_event(unit, "sent")
+        console.wait_for("EMERGENCY ALERT (HIGH)", "Bridge closed [now]", "Unit 23")
+        console.keys("F9")
+        deadline = time.monotonic() + TERMINAL_TIMEOUT
+        while "EMERGENCY ALERT" in console.screen():
+            assert time.monotonic() < deadline, "the banner stayed after F9"
+            time.sleep(0.2)
+    console.keys("C-q")
+    console.wait_for("exit=0")

@@ -15,16 +15,18 @@ from dispatch_tui.console_state import ConsoleState
 from dispatch_tui.server.auth import OPEN_ROLE
 from dispatch_tui.untrusted import literal
 from dispatch_tui.widgets.advice import AdviceView
+from dispatch_tui.widgets.alerts import AlertBanner, NoticeLine
 from dispatch_tui.widgets.calls import CallsView
 from dispatch_tui.widgets.chat import ChatLog
 from dispatch_tui.widgets.rooms import RoomList
 from dispatch_tui.widgets.status import StatusBar, status_line
+from dispatch_tui.widgets.units import UnitsBoard
 
 #: The panes in turn, one group per redraw tick: each screen update then carries a
 #: fraction of the work, so a key typed meanwhile never waits behind all of it.
 PANE_GROUPS: tuple[frozenset[str], ...] = (
-    frozenset({"status", "rooms"}),
-    frozenset({"calls"}),
+    frozenset({"status", "rooms", "alerts"}),
+    frozenset({"calls", "units"}),
     frozenset({"chat", "room_switched"}),
     frozenset({"advice"}),
 )
@@ -48,14 +50,17 @@ class MainScreen(Screen[None]):
 
     CSS_PATH = "main.tcss"
 
-    def __init__(self, name: str | None, max_lines: int) -> None:
+    def __init__(self, name: str | None, max_lines: int, stale_after: float = 300.0) -> None:
         super().__init__()
         self.own_name = name
         self.max_lines = max_lines
+        #: Seconds of silence after which the board marks a unit stale.
+        self.stale_after = stale_after
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield Static(GAP_TEXT, id="gap", markup=False)
+        yield AlertBanner(id="alert")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Label("ROOMS", classes="heading")
@@ -63,8 +68,9 @@ class MainScreen(Screen[None]):
                 yield Label("CLIENTS", classes="heading")
                 yield Static(id="clients")
             with Vertical(id="middle"):
-                yield Label("CALLS", classes="heading")
+                yield Label("CALLS", id="calls-title", classes="heading")
                 yield CallsView(id="calls")
+                yield UnitsBoard(id="units")
                 yield Label(id="chat-title", classes="heading")
                 yield ChatLog(self.max_lines, id="chat")
                 with Horizontal(id="prompt-row"):
@@ -73,6 +79,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="right"):
                 yield Label("ADVICE", classes="heading")
                 yield AdviceView(id="advice")
+        yield NoticeLine(id="notice")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -85,7 +92,22 @@ class MainScreen(Screen[None]):
         self.chat_title = self.query_one("#chat-title", Label)
         self.prompt = self.query_one("#prompt", Static)
         self.clients = self.query_one("#clients", Static)
+        self.alert_banner = self.query_one(AlertBanner)
+        self.notice = self.query_one(NoticeLine)
+        self.units = self.query_one(UnitsBoard)
+        self.calls_title = self.query_one("#calls-title", Label)
+        self.units.display = False
         self.query_one("#message", Input).focus()
+
+    @property
+    def showing_units(self) -> bool:
+        return bool(self.units.display)
+
+    def toggle_units(self) -> None:
+        """The units board and the calls take turns in the top of the middle column."""
+        self.units.display = not self.units.display
+        self.calls.display = not self.units.display
+        self.calls_title.update("UNITS" if self.units.display else "CALLS")
 
     def redraw(
         self,
@@ -110,10 +132,15 @@ class MainScreen(Screen[None]):
             self.gap_banner.display = link is LinkState.GAP
         if "rooms" in changed:
             self.room_list.show(list(state.rooms.values()), state.selected)
+        marks = state.floor.marks
+        if "alerts" in changed:
+            self.alert_banner.show(state.floor.alerts)
         if "calls" in changed:
-            self.calls.show(state.calls_by_urgency(), state.advice, now)
+            self.calls.show(state.calls_by_urgency(), state.advice, now, marks)
+        if "units" in changed and self.showing_units:
+            self.units.show(state.floor.board(), now, self.stale_after)
         if "advice" in changed:
-            self.advice.show(state.cards(), state.calls)
+            self.advice.show(state.cards(), state.calls, marks)
         if "room_switched" in changed:
             room = state.rooms.get(state.selected) if state.selected else None
             self.chat.show_lines(list(room.lines) if room else [], replace=True)

@@ -7,9 +7,11 @@ from datetime import datetime
 
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
 from dispatch_tui.console_state import Advice, Call
+from dispatch_tui.floor import CallMarks
 from dispatch_tui.untrusted import literal
 from dispatch_tui.widgets.keyed import KeyedStack
 
@@ -28,12 +30,26 @@ def elapsed(since: datetime, now: datetime) -> str:
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes:02}:{seconds:02}"
 
 
+def marks_text(marks: CallMarks | None) -> Text:
+    """Who has the call and its advice: ``taken by NAME``, ``ack NAME``, ``ESCALATED``."""
+    parts = []
+    if marks is not None and marks.claimed_by is not None:
+        parts.append(literal(f"taken by {marks.claimed_by}", "bold green"))
+    if marks is not None and marks.acknowledged_by is not None:
+        parts.append(literal(f"ack {marks.acknowledged_by}", "green"))
+    elif marks is not None and marks.escalated:
+        parts.append(literal("ESCALATED: not acknowledged", "bold white on red"))
+    return Text(" \u00b7 ").join(parts)
+
+
 def open_questions(advice: Advice, call: Call | None) -> list[str]:
     """The advice's questions that the dispatcher has not asked on this call yet."""
     return advice.open_questions(call.dispatcher_words() if call is not None else set())
 
 
-def advice_card(advice: Advice, call: Call | None, questions: list[str]) -> Panel:
+def advice_card(
+    advice: Advice, call: Call | None, questions: list[str], marks: CallMarks | None = None
+) -> Panel:
     """One suggestion as a card; every field from the agent is shown literally.
 
     The subtitle says when in the call the advice came; ``questions`` are
@@ -44,6 +60,9 @@ def advice_card(advice: Advice, call: Call | None, questions: list[str]) -> Pane
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(ratio=1)
+    taken = marks_text(marks)
+    if taken:
+        grid.add_row("who", taken)
     grid.add_row("where", literal(suggestion.get("location") or "unknown location"))
     if suggestion.get("summary"):
         grid.add_row("what", literal(suggestion["summary"]))
@@ -59,7 +78,7 @@ def advice_card(advice: Advice, call: Call | None, questions: list[str]) -> Pane
         previous = label
     kind = str(suggestion.get("incident_type") or "unknown").replace("_", " ").upper()
     title = literal(f" P{advice.priority} {kind} ", f"{colour} reverse")
-    title.append_text(literal(f" \u00b7 {advice.call_id}"))
+    title.append_text(literal(f" \u00b7 {advice.call_id} "))
     when = None
     if call is not None:
         when = literal(f"at {elapsed(call.started, advice.received)} into the call", "dim")
@@ -79,19 +98,20 @@ class AdviceCard(Static):
     def __init__(self, call_id: str) -> None:
         super().__init__(classes="advice")
         self.call_id = call_id
-        self._seen: tuple[int, int] = (0, 0)
-        self._drawn: tuple[int, list[str]] = (0, [])
+        self._seen: tuple[int, int, str] = (0, 0, "")
+        self._drawn: tuple[int, list[str], str] = (0, [], "")
 
-    def show(self, advice: Advice, call: Call | None) -> None:
-        """Redraw for new advice or when a question drops off, not on every word said."""
-        seen = (id(advice), call.dispatcher_version if call is not None else -1)
+    def show(self, advice: Advice, call: Call | None, marks: CallMarks | None) -> None:
+        """Redraw for new advice, new marks or when a question drops off, not on every word."""
+        shown_marks = marks_text(marks).plain
+        seen = (id(advice), call.dispatcher_version if call is not None else -1, shown_marks)
         if seen == self._seen:
             return
         self._seen = seen
-        drawn = (id(advice), open_questions(advice, call))
+        drawn = (id(advice), open_questions(advice, call), shown_marks)
         if drawn != self._drawn:
             self._drawn = drawn
-            self.update(advice_card(advice, call, drawn[1]))
+            self.update(advice_card(advice, call, drawn[1], marks))
 
 
 class AdviceView(KeyedStack[AdviceCard]):
@@ -100,6 +120,8 @@ class AdviceView(KeyedStack[AdviceCard]):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(AdviceCard, **kwargs)
 
-    def show(self, cards: list[Advice], calls: dict[str, Call]) -> None:
+    def show(
+        self, cards: list[Advice], calls: dict[str, Call], marks: dict[str, CallMarks]
+    ) -> None:
         for card, advice in zip(self.sync([a.call_id for a in cards]), cards, strict=True):
-            card.show(advice, calls.get(advice.call_id))
+            card.show(advice, calls.get(advice.call_id), marks.get(advice.call_id))

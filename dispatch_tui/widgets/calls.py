@@ -19,8 +19,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from dispatch_tui.console_state import Advice, Call, TranscriptLine, is_dispatcher_label
+from dispatch_tui.floor import CallMarks
 from dispatch_tui.untrusted import literal
-from dispatch_tui.widgets.advice import elapsed, priority_colour
+from dispatch_tui.widgets.advice import elapsed, marks_text, priority_colour
 from dispatch_tui.widgets.keyed import KeyedStack
 
 #: Cells for the speaker column, and the gap after it.
@@ -49,10 +50,14 @@ def turn_text(line: TranscriptLine) -> Text:
     return literal(f"{line.text}\u2026", "dim italic")
 
 
-def call_title(call: Call, advice: Advice | None, now: datetime) -> Text:
+def call_title(call: Call, advice: Advice | None, now: datetime, marks: CallMarks | None) -> Text:
     title = literal(f" {call.call_id} \u00b7 {elapsed(call.started, now)} ", "bold")
     if advice is not None:
         title.append_text(literal(f"P{advice.priority} ", priority_colour(advice.priority)))
+    taken = marks_text(marks)
+    if taken:
+        title.append_text(taken)
+        title.append(" ")
     return title
 
 
@@ -96,7 +101,14 @@ class CallCard(Widget):
         #: Wrapped rows of recent turns, so a new turn does not re-wrap the others.
         self._wrapped: dict[tuple[str | None, str, bool, int], list[Strip]] = {}
 
-    def show(self, call: Call, advice: Advice | None, now: datetime, rows: int) -> None:
+    def show(
+        self,
+        call: Call,
+        advice: Advice | None,
+        now: datetime,
+        rows: int,
+        marks: CallMarks | None = None,
+    ) -> None:
         """Take the call's state; repaint only what changed.
 
         The card grows with its transcript up to ``rows`` rows and then keeps
@@ -107,7 +119,7 @@ class CallCard(Widget):
         if colour != self._colour:
             self._colour = colour
             self.styles.border = ("round", colour)
-        title = call_title(call, advice, now)
+        title = call_title(call, advice, now, marks)
         if title.plain != self._title:
             self._title = title.plain
             self.border_title = title
@@ -174,8 +186,22 @@ class CallsView(KeyedStack[CallCard]):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(CallCard, **kwargs)
 
-    def show(self, calls: list[Call], advice: dict[str, Advice], now: datetime) -> None:
+    def show(
+        self,
+        calls: list[Call],
+        advice: dict[str, Advice],
+        now: datetime,
+        marks: dict[str, CallMarks],
+    ) -> None:
         rows = ROWS_SEVERAL if len(calls) > 1 else ROWS_ALONE
         cards = self.sync([call.call_id for call in calls])
         for card, call in zip(cards, calls, strict=True):
-            card.show(call, advice.get(call.call_id), now, rows)
+            card.show(call, advice.get(call.call_id), now, rows, marks.get(call.call_id))
+
+    def reveal(self, call_id: str) -> bool:
+        """Scroll a call's card into view; False if there is no such card."""
+        card = self.child(call_id)
+        if card is None:
+            return False
+        self.scroll_to_widget(card, animate=False)
+        return True

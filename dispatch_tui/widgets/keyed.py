@@ -40,6 +40,10 @@ class KeyedStack(VerticalScroll, Generic[ChildT]):
             self._reorder([child for child in wanted if child in attached])
         return wanted
 
+    def child(self, key: str) -> ChildT | None:
+        """The child shown for ``key``, if any."""
+        return self._children.get(key)
+
     def _reorder(self, order: list[ChildT]) -> None:
         """Move mounted children into ``order``: the first to the top, each next after it."""
         if self.children[0] is not order[0]:
