@@ -386,6 +386,13 @@ class DispatchApp(App[None]):
                 "open the room with the most urgent traffic",
                 self.action_most_urgent,
             ),
+            ("Units board", "show or hide the units board", self.action_toggle_units),
+            ("Search…", "search chat and transcripts", self.action_search),
+            ("Take call…", "claim a call for yourself", self.action_take_call),
+            ("Acknowledge P1…", "acknowledge priority-1 advice", self.action_acknowledge_advice),
+            ("Assign unit…", "send a unit to a call", self.action_assign_unit),
+            ("Send emergency alert…", "an alert to every client", self.action_send_alert),
+            ("Acknowledge alert", "take the alert off the banner", self.action_acknowledge_alert),
         ]
         for room in sorted(self.state.rooms.values(), key=lambda room: room.name):
             if room.name != self.state.selected:
