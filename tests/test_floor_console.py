@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, OptionList
 
+from dispatch_tui.screens.pick import PickScreen
 from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
@@ -180,8 +181,14 @@ async def test_the_console_sends_an_alert_after_confirmation(relay: Relay) -> No
         assert message["data"]["broadcast"] is True
 
 
-async def pick(pilot: Any, option: str) -> None:
-    """Choose the option whose label starts with ``option`` in the open picker."""
+async def pick(pilot: Any, option: str, title: str = "") -> None:
+    """Wait for the picker titled ``title``, then choose the option that starts with ``option``."""
+
+    def open_picker() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, PickScreen) and title in screen.title_text
+
+    await until(pilot, open_picker, f"the picker {title!r}")
     choices = pilot.app.screen.query_one(OptionList)
     labels = [str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)]
     index = next(i for i, label in enumerate(labels) if label.startswith(option))
@@ -197,11 +204,6 @@ async def test_a_claim_on_one_console_shows_on_another(relay: Relay) -> None:
         await until(one, lambda: "call-9" in first.state.calls, "the call on the first console")
         await until(two, lambda: "call-9" in second.state.calls, "the call on the second console")
         await one.press("f5")
-        await until(
-            one,
-            lambda: isinstance(first.screen.query(OptionList).first(None), OptionList),
-            "the picker",
-        )
         await pick(one, "call-9")
         card = second.main.calls.child("call-9")
         assert card is not None
@@ -235,11 +237,6 @@ async def test_an_unacknowledged_p1_is_escalated_to_the_supervisors(tmp_path: Pa
             await publish(source, "call-2", "caller", "my wife is not breathing and she is blue")
             await until(pilot, lambda: "call-2" in app.state.advice, "P1 advice for call-2")
             await pilot.press("f6")
-            await until(
-                pilot,
-                lambda: isinstance(app.screen.query(OptionList).first(None), OptionList),
-                "the picker",
-            )
             await pick(pilot, "call-2")
             await until(
                 pilot,
@@ -267,18 +264,8 @@ async def test_an_assignment_reaches_the_units_room_and_marks_it_dispatched(rela
         )
 
         await pilot.press("f7")
-        await until(
-            pilot,
-            lambda: isinstance(app.screen.query(OptionList).first(None), OptionList),
-            "the call picker",
-        )
         await pick(pilot, "call-5")
-        await until(
-            pilot,
-            lambda: "Send which unit" in str(app.screen.query_one("#title").render()),
-            "the unit picker",
-        )
-        await pick(pilot, "Unit 23")
+        await pick(pilot, "Unit 23", "Send which unit")
 
         message = await recv_event(unit, "client_message")
         assert message["data"]["room"] == "field_ops"
