@@ -147,6 +147,13 @@ def serve(
     idle_gap: Annotated[
         float, typer.Option(help="Seconds of silence after which the agent runs.")
     ] = default("idle_gap"),
+    escalate_after: Annotated[
+        float,
+        typer.Option(help="Seconds P1 advice may go unacknowledged before escalation; 0: never."),
+    ] = default("escalate_after"),
+    supervisors_room: Annotated[
+        str, typer.Option(help="Room told of unacknowledged P1 advice.")
+    ] = default("supervisors_room"),
     auth: Annotated[
         str | None, typer.Option("--auth", help="Users and roles (TOML).", metavar="FILE")
     ] = default("auth"),
@@ -303,6 +310,8 @@ def relay_settings(options: ServeSettings, tls: ssl.SSLContext | None) -> RelayS
             max_age_seconds=None if days is None else days * 86400,
         ),
         metrics=not options.no_metrics,
+        escalate_after=options.escalate_after,
+        supervisors_room=options.supervisors_room,
     )
 
 

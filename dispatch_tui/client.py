@@ -32,7 +32,16 @@ logger = logging.getLogger(__name__)
 redact.install()
 
 #: Events that are not stored in a stream and so carry no resumable ``seq``.
-_STREAMED = frozenset({"client_message", "transcript", "ai_suggestion"})
+_STREAMED = frozenset(
+    {
+        "client_message",
+        "transcript",
+        "ai_suggestion",
+        "call_claimed",
+        "advice_acknowledged",
+        "advice_escalated",
+    }
+)
 _HISTORY_PAGE = 500
 _MAX_RECOVERY_PAGES = 20
 

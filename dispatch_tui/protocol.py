@@ -97,6 +97,7 @@ DisplayName = Annotated[
     AfterValidator(_no_control_characters),
 ]
 RequestId = StrictStr | StrictInt
+CallId = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 
 
 class _Data(BaseModel):
@@ -145,7 +146,7 @@ class HistoryRequest(_Data):
 
 
 class PublishTranscript(_Data):
-    call_id: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    call_id: CallId
     text: Annotated[StrictStr, Field(max_length=10_000)]
     is_final: StrictBool
     speaker: Annotated[StrictStr, Field(max_length=64)] | None = None
@@ -154,6 +155,20 @@ class PublishTranscript(_Data):
 
 class Auth(_Data):
     token: Annotated[StrictStr, Field(min_length=1, max_length=4096)]
+
+
+class ClaimCall(_Data):
+    """A dispatcher takes a call (or, with ``release``, gives it back)."""
+
+    call_id: CallId
+    release: StrictBool = False
+
+
+class AcknowledgeAdvice(_Data):
+    """A dispatcher has seen a call's advice; stops its escalation."""
+
+    call_id: CallId
+    advice_seq: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
 REQUEST_MODELS: Final[dict[str, type[_Data]]] = {
@@ -167,6 +182,8 @@ REQUEST_MODELS: Final[dict[str, type[_Data]]] = {
     "history": HistoryRequest,
     "publish_transcript": PublishTranscript,
     "auth": Auth,
+    "claim_call": ClaimCall,
+    "acknowledge_advice": AcknowledgeAdvice,
 }
 
 #: Requests whose ``data`` may be left out altogether.
@@ -344,6 +361,79 @@ def client_message(
         data["room"] = room
     data.update(name=name, client_id=client_id, seq=seq, ts=ts)
     return data
+
+
+def call_claimed(
+    *,
+    call_id: str,
+    claimed: bool,
+    name: str | None,
+    client_id: str,
+    sender: str,
+    room: str | None,
+    seq: int,
+    ts: str,
+) -> dict[str, Any]:
+    """The ``call_claimed`` data: who took (or, ``claimed`` false, gave back) a call."""
+    return {
+        "call_id": call_id,
+        "claimed": claimed,
+        "name": name,
+        "client_id": client_id,
+        "from": sender,
+        "room": room,
+        "seq": seq,
+        "ts": ts,
+    }
+
+
+def advice_acknowledged(
+    *,
+    call_id: str,
+    advice_seq: int | None,
+    name: str | None,
+    client_id: str,
+    sender: str,
+    room: str | None,
+    seq: int,
+    ts: str,
+) -> dict[str, Any]:
+    """The ``advice_acknowledged`` data: who has seen a call's advice."""
+    return {
+        "call_id": call_id,
+        "advice_seq": advice_seq,
+        "name": name,
+        "client_id": client_id,
+        "from": sender,
+        "room": room,
+        "seq": seq,
+        "ts": ts,
+    }
+
+
+def advice_escalated(
+    *,
+    call_id: str,
+    advice_seq: int,
+    incident_type: str,
+    location: str | None,
+    after_seconds: float,
+    room: str | None,
+    seq: int,
+    ts: str,
+) -> dict[str, Any]:
+    """The ``advice_escalated`` data: P1 advice nobody acknowledged in time."""
+    return {
+        "call_id": call_id,
+        "advice_seq": advice_seq,
+        "priority": 1,
+        "incident_type": incident_type,
+        "location": location,
+        "after_seconds": after_seconds,
+        "room": room,
+        "seq": seq,
+        "ts": ts,
+    }
 
 
 StatusSource = Literal["connected", "reconnecting", "off"]

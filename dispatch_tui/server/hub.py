@@ -7,6 +7,7 @@ fake), so everything here is exercised without a network.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -95,6 +96,8 @@ class Outbox(Protocol):
 
 #: Takes one transcript fragment and its ack; False when it added nothing.
 TranscriptSink = Callable[[TranscriptSegment, Callable[[int, int], None]], Awaitable[bool]]
+#: Told of every ``advice_acknowledged`` (call id, advice seq), this relay's or another's.
+AckListener = Callable[[str, int | None], None]
 
 
 class Hub:
@@ -121,10 +124,15 @@ class Hub:
         self.rooms: dict[str, dict[str, Session]] = {}
         self.status: dict[str, Any] = {"source": "off", "agent": "off"}
         self.transcript_sink: TranscriptSink | None = None
+        #: Where claims and acknowledgements go: the suggestions room (None: every client).
+        self.calls_room: str | None = None
+        self.ack_listener: AckListener | None = None
         #: Own messages journaled when sent, whose copy from the shared log is not due yet.
         self._journaled_own: set[int] = set()
         #: The highest ``seq`` received from the shared log.
         self._log_seen = 0
+        #: Acks held until the sender's own copy has come back from the shared log.
+        self._after_own_copy: dict[int, Callable[[], None]] = {}
         broker.attach(self)
         self._handlers: dict[str, Callable[[Session, Any, p.Request], Awaitable[None]]] = {
             "send_to_all": self._send_to_all,
@@ -137,6 +145,8 @@ class Hub:
             "history": self._history,
             "publish_transcript": self._publish_transcript,
             "auth": self._auth_again,
+            "claim_call": self._claim_call,
+            "acknowledge_advice": self._acknowledge_advice,
         }
 
     def connect(
@@ -282,6 +292,13 @@ class Hub:
         """One entry of the shared log (any relay's): deliver it here and journal it."""
         self.deliver(delivery)
         self._log_seen = max(self._log_seen, delivery.seq)
+        if delivery.event == "advice_acknowledged" and self.ack_listener is not None:
+            acknowledged = _acknowledged_advice(delivery.payload)
+            if acknowledged is not None:
+                self.ack_listener(*acknowledged)
+        if self._after_own_copy:
+            for seq in [seq for seq in self._after_own_copy if seq <= delivery.seq]:
+                self._after_own_copy.pop(seq)()
         entry = Entry(delivery.seq, delivery.room, delivery.event, delivery.payload)
         try:
             if delivery.seq in self._journaled_own:
@@ -351,6 +368,25 @@ class Hub:
             self.reply(session, "sent", {"recipients": recipients, "seq": seq, **extra}, request.id)
 
         return send_ack
+
+    def _ack_after_own_copy(
+        self, session: Session, request: p.Request, extra: dict[str, Any]
+    ) -> Callable[[int, int], None]:
+        """The ack of a message its sender receives too: never ahead of that copy.
+
+        On a cluster the copy comes back from the shared log, which may be read
+        after the journal committed; a client that takes ``sent`` for its own
+        message would then drop the copy as already seen.
+        """
+        send_ack = self._ack(session, request, extra)
+
+        def when_copied(seq: int, recipients: int) -> None:
+            if self.broker.delivers and seq > self._log_seen:
+                self._after_own_copy[seq] = lambda: send_ack(seq, recipients)
+            else:
+                send_ack(seq, recipients)
+
+        return when_copied
 
     async def _send_to_all(self, session: Session, data: p.SendToAll, request: p.Request) -> None:
         if not session.role.broadcast:
@@ -514,6 +550,58 @@ class Hub:
             # Nothing new (an empty or repeated fragment): nothing was stored.
             self.reply(session, "sent", {"recipients": 0, "seq": 0, "merged": True}, request.id)
 
+    def _check_calls_room(self, session: Session, request: p.Request) -> str | None:
+        room = self.calls_room
+        if room is not None:
+            self._check_room(session, room, request)
+        return room
+
+    async def _claim_call(self, session: Session, data: p.ClaimCall, request: p.Request) -> None:
+        """Published to the call's room, the sender included: every console shows who has it."""
+        room = self._check_calls_room(session, request)
+        await self.publish(
+            "call_claimed",
+            lambda seq, ts: p.call_claimed(
+                call_id=data.call_id,
+                claimed=not data.release,
+                name=session.name,
+                client_id=session.client_id,
+                sender=session.address,
+                room=room,
+                seq=seq,
+                ts=ts,
+            ),
+            room=room,
+            on_durable=self._ack_after_own_copy(
+                session, request, {} if room is None else {"room": room}
+            ),
+        )
+
+    async def _acknowledge_advice(
+        self, session: Session, data: p.AcknowledgeAdvice, request: p.Request
+    ) -> None:
+        """Like a claim; once published it also stops the call's escalation."""
+        room = self._check_calls_room(session, request)
+        await self.publish(
+            "advice_acknowledged",
+            lambda seq, ts: p.advice_acknowledged(
+                call_id=data.call_id,
+                advice_seq=data.advice_seq,
+                name=session.name,
+                client_id=session.client_id,
+                sender=session.address,
+                room=room,
+                seq=seq,
+                ts=ts,
+            ),
+            room=room,
+            on_durable=self._ack_after_own_copy(
+                session, request, {} if room is None else {"room": room}
+            ),
+        )
+        if self.ack_listener is not None:
+            self.ack_listener(data.call_id, data.advice_seq)
+
     async def _auth_again(self, session: Session, data: p.Auth, request: p.Request) -> None:
         raise p.ProtocolError(
             p.ErrorCode.INVALID_DATA,
@@ -537,6 +625,19 @@ def _client_entry(session: Session) -> dict[str, Any]:
         "client_id": session.client_id,
         "role": session.role.name,
     }
+
+
+def _acknowledged_advice(payload: bytes) -> tuple[str, int | None] | None:
+    """The call id and advice seq of an ``advice_acknowledged`` frame from the shared log."""
+    try:
+        data = json.loads(payload)["data"]
+        call_id, advice_seq = data["call_id"], data.get("advice_seq")
+    except (ValueError, KeyError, TypeError):
+        logger.error("unreadable advice_acknowledged in the shared log")
+        return None
+    if not isinstance(call_id, str) or not (advice_seq is None or isinstance(advice_seq, int)):
+        return None
+    return call_id, advice_seq
 
 
 def _forbidden(session: Session, what: str, request: p.Request) -> p.ProtocolError:

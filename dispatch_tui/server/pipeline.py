@@ -20,6 +20,7 @@ from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.calls import CallBuffer, TranscriptSegment
+from dispatch_tui.server.escalation import Escalator
 from dispatch_tui.server.hub import Hub
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,13 @@ class CallPipeline:
         hub: Hub,
         agent: Agent | None,
         settings: PipelineSettings | None = None,
+        escalator: Escalator | None = None,
     ) -> None:
         self.hub = hub
         self.agent = agent
         self.settings = settings or PipelineSettings()
+        #: Told of every suggestion published, to time unacknowledged P1 advice.
+        self.escalator = escalator
         self.calls: dict[str, _CallState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -173,11 +177,13 @@ class CallPipeline:
 
     async def _publish_suggestion(self, call_id: str, suggestion: Suggestion) -> None:
         advice = suggestion.model_dump(mode="json")
-        await self.hub.publish(
+        seq = await self.hub.publish(
             "ai_suggestion",
             lambda seq, ts: {"call_id": call_id, "seq": seq, "ts": ts, "suggestion": advice},
             room=self.settings.suggestions_room,
         )
+        if self.escalator is not None:
+            self.escalator.advised(call_id, seq, suggestion)
 
     def _forget_idle_calls(self, now: float) -> None:
         stale = [
@@ -189,6 +195,8 @@ class CallPipeline:
             timer = self.calls.pop(call_id).idle_timer
             if timer is not None:
                 timer.cancel()
+            if self.escalator is not None:
+                self.escalator.forget(call_id)
 
     async def drain(self) -> None:
         """Wait for agent runs in flight (used on shutdown and by tests)."""

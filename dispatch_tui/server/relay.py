@@ -32,6 +32,7 @@ from dispatch_tui.protocol import CloseCode
 from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.auth import Authenticator, AuthFileError, User, bearer_token
 from dispatch_tui.server.broker import Broker, LocalBroker
+from dispatch_tui.server.escalation import EscalationSettings, Escalator
 from dispatch_tui.server.hub import Hub, RateLimit, Session
 from dispatch_tui.server.journal import Journal, Retention
 from dispatch_tui.server.metrics import CONTENT_TYPE, RelayMetrics
@@ -83,6 +84,9 @@ class RelaySettings:
     redis_url: str | None = None
     #: Serve ``GET /metrics`` (Prometheus text format).
     metrics: bool = True
+    #: Seconds P1 advice may go unacknowledged before the supervisors are told (0: never).
+    escalate_after: float = 30.0
+    supervisors_room: str = "supervisors"
 
 
 class WebSocketOutbox:
@@ -186,6 +190,7 @@ class Relay:
         self._broker = broker
         self.hub: Hub | None = None
         self.pipeline: CallPipeline | None = None
+        self.escalator: Escalator | None = None
         self._server: Server | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._pinging: set[ServerConnection] = set()
@@ -218,8 +223,18 @@ class Relay:
             self.settings.rate_limit,
             self.metrics,
         )
-        self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings)
+        calls_room = self.pipeline_settings.suggestions_room
+        self.escalator = Escalator(
+            self.hub,
+            EscalationSettings(
+                self.settings.escalate_after, self.settings.supervisors_room, calls_room
+            ),
+            address=lambda: f"{self.settings.host}:{self.port}",
+        )
+        self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings, self.escalator)
         self.hub.transcript_sink = self.pipeline.feed
+        self.hub.calls_room = calls_room
+        self.hub.ack_listener = self.escalator.acknowledged
         self.hub.status["agent"] = "off" if self.agent is None else "ready"
         if broker.delivers:
             self.hub.status["redis"] = "connected"
@@ -268,6 +283,8 @@ class Relay:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self.pipeline is not None:
             self.pipeline.close()
+        if self.escalator is not None:
+            self.escalator.close()
         if self.hub is not None:
             self.hub.broker.begin_closing()
         if self._server is not None:

@@ -48,6 +48,8 @@ class ServeSettings(BaseSettings):
     transcripts_room: str | None = None
     suggestions_room: str | None = None
     idle_gap: float = Field(1.2, ge=0)
+    escalate_after: float = Field(30.0, ge=0)
+    supervisors_room: str = Field("supervisors", min_length=1, max_length=64)
     auth: str | None = None
     origin: list[str] | None = None
     certfile: str | None = None
