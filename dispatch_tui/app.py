@@ -181,6 +181,8 @@ class DispatchApp(App[None]):
 
     def redraw(self, panes: frozenset[str] = ALL_PANES) -> None:
         """Draw what changed in ``panes``; new priority-1 advice rings as its card is drawn."""
+        if not self.screen_stack:  # starting or closing: nothing to draw on
+            return
         if self.screen is not self.main and not self.state.changed:
             return
         self.main.redraw(self.state, self.link, self.client.url, self.clock(), panes)

@@ -845,8 +845,12 @@ def tui(
         bool, typer.Option("--wait", help="Keep trying if the relay is not up yet.")
     ] = False,
     bell: Annotated[
-        bool, typer.Option(help="Ring the terminal bell for priority-1 advice.")
+        bool, typer.Option(help="Ring the terminal bell for priority-1 advice and alerts.")
     ] = True,
+    unit_stale_after: Annotated[
+        float,
+        typer.Option(help="Seconds without a report before a unit shows as stale.", min=1),
+    ] = 300.0,
     url: UrlOption = None,
     token: TokenOption = None,
     name: NameOption = None,
@@ -860,6 +864,7 @@ def tui(
         max_lines=max_lines,
         bell=bell,
         wait_for_relay=wait,
+        unit_stale_after=unit_stale_after,
     )
     _run_console(_client(url, token, name, ca_file, reconnect=True), settings)
 

@@ -232,7 +232,11 @@ async def test_an_unacknowledged_p1_is_escalated_to_the_supervisors(tmp_path: Pa
             await until(
                 pilot, lambda: app.state.floor.marks["call-1"].escalated, "escalated on the console"
             )
-            assert any("escalated" in note for note in app.notices)
+            await until(
+                pilot,
+                lambda: any("escalated" in note for note in app.notices) and app.bells == 2,
+                "the escalation announced again, with the bell",
+            )
 
             await publish(source, "call-2", "caller", "my wife is not breathing and she is blue")
             await until(pilot, lambda: "call-2" in app.state.advice, "P1 advice for call-2")

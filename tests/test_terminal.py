@@ -135,7 +135,9 @@ async def test_tui_shows_the_units_board_and_an_alert_banner(
     terminal: type[Terminal], relay_process: type[RelayProcess], tmp_path: Path
 ) -> None:
     relay = relay_process("--db", str(tmp_path / "journal.sqlite3")).start()
-    console = terminal(dispatch("tui", "--url", relay.url, "--name", "Disp 3"))
+    console = terminal(
+        dispatch("tui", "--url", relay.url, "--name", "Disp 3", "--unit-stale-after", "2")
+    )
     console.wait_for("[dispatch_center] >", "connected")
     async with client(relay.url) as unit:
         update = {
@@ -148,6 +150,7 @@ async def test_tui_shows_the_units_board_and_an_alert_banner(
         await recv_event(unit, "sent")
         console.keys("F2")
         console.wait_for("UNITS", "Unit 23", "en_route", "Main St & 1st Ave")
+        console.wait_for("STALE")
 
         alert = {"type": "emergency_alert", "priority": "high", "message": "Bridge closed [now]"}
         await request(unit, "send_to_all", {"message": alert})
