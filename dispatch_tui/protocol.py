@@ -363,10 +363,10 @@ def client_message(
     return data
 
 
-def call_claimed(
-    *,
+def call_mark(
     call_id: str,
-    claimed: bool,
+    mark: dict[str, Any],
+    *,
     name: str | None,
     client_id: str,
     sender: str,
@@ -374,34 +374,11 @@ def call_claimed(
     seq: int,
     ts: str,
 ) -> dict[str, Any]:
-    """The ``call_claimed`` data: who took (or, ``claimed`` false, gave back) a call."""
+    """The data of ``call_claimed`` (``mark``: ``claimed``) and ``advice_acknowledged``
+    (``mark``: ``advice_seq``): what a dispatcher did to a call, and who it was."""
     return {
         "call_id": call_id,
-        "claimed": claimed,
-        "name": name,
-        "client_id": client_id,
-        "from": sender,
-        "room": room,
-        "seq": seq,
-        "ts": ts,
-    }
-
-
-def advice_acknowledged(
-    *,
-    call_id: str,
-    advice_seq: int | None,
-    name: str | None,
-    client_id: str,
-    sender: str,
-    room: str | None,
-    seq: int,
-    ts: str,
-) -> dict[str, Any]:
-    """The ``advice_acknowledged`` data: who has seen a call's advice."""
-    return {
-        "call_id": call_id,
-        "advice_seq": advice_seq,
+        **mark,
         "name": name,
         "client_id": client_id,
         "from": sender,

@@ -558,35 +558,32 @@ class Hub:
 
     async def _claim_call(self, session: Session, data: p.ClaimCall, request: p.Request) -> None:
         """Published to the call's room, the sender included: every console shows who has it."""
-        room = self._check_calls_room(session, request)
-        await self.publish(
-            "call_claimed",
-            lambda seq, ts: p.call_claimed(
-                call_id=data.call_id,
-                claimed=not data.release,
-                name=session.name,
-                client_id=session.client_id,
-                sender=session.address,
-                room=room,
-                seq=seq,
-                ts=ts,
-            ),
-            room=room,
-            on_durable=self._ack_after_own_copy(
-                session, request, {} if room is None else {"room": room}
-            ),
-        )
+        mark = {"claimed": not data.release}
+        await self._publish_call_mark(session, request, "call_claimed", data.call_id, mark)
 
     async def _acknowledge_advice(
         self, session: Session, data: p.AcknowledgeAdvice, request: p.Request
     ) -> None:
         """Like a claim; once published it also stops the call's escalation."""
+        mark = {"advice_seq": data.advice_seq}
+        await self._publish_call_mark(session, request, "advice_acknowledged", data.call_id, mark)
+        if self.ack_listener is not None:
+            self.ack_listener(data.call_id, data.advice_seq)
+
+    async def _publish_call_mark(
+        self,
+        session: Session,
+        request: p.Request,
+        event: str,
+        call_id: str,
+        mark: dict[str, Any],
+    ) -> None:
         room = self._check_calls_room(session, request)
         await self.publish(
-            "advice_acknowledged",
-            lambda seq, ts: p.advice_acknowledged(
-                call_id=data.call_id,
-                advice_seq=data.advice_seq,
+            event,
+            lambda seq, ts: p.call_mark(
+                call_id,
+                mark,
                 name=session.name,
                 client_id=session.client_id,
                 sender=session.address,
@@ -599,8 +596,6 @@ class Hub:
                 session, request, {} if room is None else {"room": room}
             ),
         )
-        if self.ack_listener is not None:
-            self.ack_listener(data.call_id, data.advice_seq)
 
     async def _auth_again(self, session: Session, data: p.Auth, request: p.Request) -> None:
         raise p.ProtocolError(
