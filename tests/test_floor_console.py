@@ -121,8 +121,18 @@ async def test_unit_updates_fill_the_board_and_update_in_place(relay: Relay) -> 
             "status_update" in line.text for line in app.state.rooms["dispatch_center"].lines
         )
 
+        hostile = {"type": "status_update", "unit": "[b]U9[/b]", "status": "\x1b[31mlost\x07"}
+        await dispatch_send(relay.url, "field_ops", hostile, "Unit 9")
+        await until(pilot, lambda: board.row_count == 3, "the third unit")
+        shown = [row for row in board_text(board) if "U9" in row]
+        assert shown and shown[0].startswith("[b]U9[/b]  [31mlost  "), shown
+        assert all("\x1b" not in row and "\x07" not in row for row in board_text(board))
+
         await until(
-            pilot, lambda: "STALE" in board_text(board)[1], "a silent unit marked stale", 15
+            pilot,
+            lambda: any("STALE" in row for row in board_text(board) if row.startswith("Unit_45")),
+            "a silent unit marked stale",
+            15,
         )
 
 
