@@ -64,6 +64,7 @@ from fanout import (
     percentile_ms,
     raise_nofile_limit,
     run_subscribers,
+    terminate,
 )
 from websockets.version import version as websockets_version
 
@@ -153,12 +154,7 @@ class RedisProcess:
         """SIGTERM (nothing to save), SIGKILL if it lingers."""
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(REDIS_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process, REDIS_STOP_TIMEOUT)
         self._process = None
 
     def cpu_seconds(self) -> float:

@@ -42,7 +42,6 @@ import platform
 import re
 import resource
 import select
-import signal
 import statistics
 import subprocess
 import sys
@@ -284,6 +283,16 @@ def run_subscribers(url: str, count: int, total: int, pipe: Connection) -> None:
 # --- the coordinator ----------------------------------------------------------------
 
 
+def terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class RelayProcess:
     """One relay subprocess, stopped (SIGTERM, then SIGKILL) however the trial ends."""
 
@@ -334,12 +343,7 @@ class RelayProcess:
         """SIGTERM lets dispatch flush its journal; SIGKILL if it takes too long."""
         if self._process is None:
             return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process, 15)
         assert self._process.stdout is not None
         self._process.stdout.close()
         self._process = None

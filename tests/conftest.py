@@ -17,8 +17,19 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from dispatch_tui.server.relay import Relay, RelaySettings
+from tests.redis_server import RedisServer
 
 TIMEOUT = 10.0
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real ``redis-server`` of the test's own, stopped after it."""
+    server = RedisServer(tmp_path).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
 from dispatch_tui.server.settings import SettingsError, load_settings
 from tests.conftest import TIMEOUT, RelayProcess, client, local_address, recv_event, request
-from tests.redis_server import RedisServer
 from tests.test_client import FAST, next_event
 from tests.test_hub import RecordingOutbox
 from tests.test_security import DISPATCHER_TOKEN, FIELD_TOKEN, auth_file, bearer
@@ -384,15 +383,6 @@ async def test_forgetting_an_idle_call_drops_its_escalation(tmp_path: Path) -> N
 
 
 # -- on a cluster -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 async def test_on_a_cluster_an_acknowledgement_on_another_relay_stops_the_escalation(

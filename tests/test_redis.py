@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from dispatch_tui.server.relay import Relay, RelaySettings
 from tests.conftest import client, recv_event, request
-from tests.redis_server import RedisServer, free_port
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+from tests.redis_server import free_port
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ CLOSE_REASONS = frozenset(
     }
 )
 _EVENTS = frozenset(p.REQUEST_MODELS)
+_ERROR_CODES = frozenset(str(code) for code in p.ErrorCode)
 
 
 class RelayMetrics:
@@ -119,7 +120,7 @@ class RelayMetrics:
         self.received.labels(event if event in _EVENTS else "invalid").inc()
 
     def error(self, code: str) -> None:
-        self.errors.labels(code if code in set(p.ErrorCode) else "other").inc()
+        self.errors.labels(code if code in _ERROR_CODES else "other").inc()
 
     def closed(self, reason: str) -> None:
         self.closes.labels(reason if reason in CLOSE_REASONS else "other").inc()
