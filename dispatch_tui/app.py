@@ -250,9 +250,10 @@ class DispatchApp(App[None]):
         if not self.is_running or not hasattr(self, "_main"):
             return
         self.main.notice.show(text, severity, self.clock())
-        self._notice_timer = _restart(
-            self._notice_timer,
-            self.set_timer(timeout or _NOTICE_SECONDS, self.main.notice.clear_notice),
+        if self._notice_timer is not None:
+            self._notice_timer.stop()  # an older notice's timer must not clear this one
+        self._notice_timer = self.set_timer(
+            timeout or _NOTICE_SECONDS, self.main.notice.clear_notice
         )
 
     def _tick(self) -> None:
@@ -720,13 +721,6 @@ _KEY_FIRST = 0.05
 #: How long a notification stays on the notice line, unless it says otherwise.
 _NOTICE_SECONDS = 10.0
 _NOTICES_KEPT = 50
-
-
-def _restart(previous: Timer | None, timer: Timer) -> Timer:
-    """The new timer, the previous one stopped (so an old notice never clears a new one)."""
-    if previous is not None:
-        previous.stop()
-    return timer
 
 
 _MAX_DEFERRED = 4

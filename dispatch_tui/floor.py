@@ -12,7 +12,7 @@ are relay events of their own (``call_claimed``, ``advice_acknowledged``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 #: Statuses in the order the board lists them; anything else a unit sends comes after, as sent.
@@ -29,6 +29,7 @@ UNIT_MESSAGES = frozenset({"status_update", "location_update", "assignment"})
 ALERT = "emergency_alert"
 #: The most units the board keeps; the longest silent are forgotten first.
 MAX_UNITS = 200
+_NEVER = datetime.min.replace(tzinfo=UTC)
 #: The most unacknowledged alerts kept on the banner.
 MAX_ALERTS = 20
 
@@ -126,7 +127,7 @@ class Floor:
         return unit
 
     def _forget_a_unit(self) -> None:
-        silent = min(self.units.values(), key=lambda unit: (unit.heard is not None, unit.heard))
+        silent = min(self.units.values(), key=lambda unit: unit.heard or _NEVER)
         del self.units[silent.name]
 
     def apply_message(
@@ -188,9 +189,9 @@ class Floor:
 
     def apply_event(self, kind: str, data: dict[str, Any]) -> bool:
         """Fold a claim, acknowledgement or escalation in; True if it was one."""
-        call_id = data.get("call_id")
         if kind not in ("call_claimed", "advice_acknowledged", "advice_escalated"):
             return False
+        call_id = data.get("call_id")
         if not isinstance(call_id, str):
             return True
         marks = self.marks_of(call_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatch_tui.console_state import ConsoleState, search
-from dispatch_tui.floor import Floor, status_key
+from dispatch_tui.floor import MAX_UNITS, Floor, status_key
 
 NOW = datetime(2024, 5, 14, 14, 0, tzinfo=UTC)
 
@@ -132,3 +132,17 @@ def test_search_finds_chat_and_transcripts_newest_first_and_keeps_to_a_room() ->
     ]
     assert [m.room for m in search(state, "warehouse", room="ops")] == ["ops"]
     assert search(state, "   ") == []
+
+
+def test_the_board_is_bounded_and_forgets_the_longest_silent_first() -> None:
+    floor = Floor()
+    floor.apply_message(
+        {"type": "status_update", "unit": "heard", "status": "available"}, None, "r", NOW
+    )
+    for number in range(MAX_UNITS + 5):
+        # Assigned but never heard from: these go first, and comparing them must not fail.
+        floor.apply_message(
+            {"type": "assignment", "unit": f"U{number}", "call_id": "c"}, "D", "r", NOW
+        )
+    assert len(floor.units) == MAX_UNITS
+    assert "heard" in floor.units
