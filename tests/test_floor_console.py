@@ -8,6 +8,7 @@ WebSocket clients.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, OptionList
 
+from dispatch_tui.client import LinkState
 from dispatch_tui.screens.pick import PickScreen
 from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.pipeline import PipelineSettings
@@ -330,3 +332,29 @@ async def test_notifications_go_to_the_notice_line_not_over_the_panes(relay: Rel
         await until(pilot, lambda: "P1 cardiac arrest on call-1" in rendered(notice), "the notice")
         assert not app._notifications, "no toast covers a pane"
         assert app.main.query(CallCard)
+
+
+async def test_updates_missed_while_away_reach_the_board_after_a_reconnect(tmp_path: Path) -> None:
+    """The update is stored while the console is away, so only the replay can bring it."""
+    settings = RelaySettings(port=0, db=str(tmp_path / "journal.sqlite3"))
+    first = Relay(settings)
+    await first.start()
+    port = first.port
+    app = console_app(first.url)
+    async with running(app) as pilot:
+        await first.stop()
+        await until(pilot, lambda: app.link is LinkState.RECONNECTING, "the console to notice")
+        elsewhere = Relay(settings)
+        await elsewhere.start()
+        try:
+            await dispatch_send(elsewhere.url, "dispatch_center", STATUS, "Unit 23")
+        finally:
+            await elsewhere.stop()
+        assert "Unit 23" not in app.state.floor.units
+        second = Relay(dataclasses.replace(settings, port=port))
+        await second.start()
+        try:
+            await until(pilot, lambda: "Unit 23" in app.state.floor.units, "the replayed update")
+            assert app.state.floor.units["Unit 23"].status == "en_route"
+        finally:
+            await second.stop()
