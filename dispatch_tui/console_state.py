@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatch_tui.floor import Floor
-from dispatch_tui.server.agents.base import DISPATCHER_SPEAKERS
+from dispatch_tui.vocabulary import is_dispatcher_speaker
 
 #: Words in a chat line that mark the room as having urgent traffic.
 _URGENT_CHAT = re.compile(
@@ -38,10 +38,6 @@ def parse_ts(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def is_dispatcher_label(speaker: str | None) -> bool:
-    return speaker is not None and speaker.strip().lower() in DISPATCHER_SPEAKERS
 
 
 @dataclass(slots=True)
@@ -88,7 +84,7 @@ class Call:
         else:
             line.text, line.final = text, final
         self.version += 1
-        if final and is_dispatcher_label(speaker):
+        if final and is_dispatcher_speaker(speaker):
             self.dispatcher_version += 1
             return True
         return False
@@ -106,7 +102,7 @@ class Call:
         """Words the dispatcher has said, to tell which questions were asked."""
         words: set[str] = set()
         for line in self.lines:
-            if is_dispatcher_label(line.speaker):
+            if is_dispatcher_speaker(line.speaker):
                 words.update(_WORD.findall(line.text.lower()))
         return words
 

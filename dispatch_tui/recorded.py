@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dispatch_tui.server.calls import TranscriptSegment
+from dispatch_tui.vocabulary import TranscriptSegment
 
 #: A caller speaks about two and a half words a second.
 WORDS_PER_SECOND = 2.5

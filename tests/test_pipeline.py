@@ -11,9 +11,10 @@ import pytest
 from dispatch_tui.client import DispatchClient
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment
-from dispatch_tui.server.calls import CallBuffer, TranscriptSegment, merge_overlap
+from dispatch_tui.server.calls import CallBuffer, merge_overlap
 from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
+from dispatch_tui.vocabulary import TranscriptSegment
 from tests.test_client import next_event
 
 

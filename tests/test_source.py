@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from dispatch_tui.server.calls import CallBuffer, TranscriptSegment
+from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.relay import Relay
 from dispatch_tui.server.source import (
     SOURCE_FORMATS,
@@ -28,6 +28,7 @@ from dispatch_tui.server.source import (
     make_adapter,
     redact_url,
 )
+from dispatch_tui.vocabulary import TranscriptSegment
 from tests.conftest import client, recv_event
 
 SAMPLES = Path(__file__).parent / "data" / "source_samples"

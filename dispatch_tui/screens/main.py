@@ -12,8 +12,8 @@ from textual.widgets import Footer, Input, Label, Static
 
 from dispatch_tui.client import LinkState
 from dispatch_tui.console_state import ConsoleState
-from dispatch_tui.server.auth import OPEN_ROLE
 from dispatch_tui.untrusted import literal
+from dispatch_tui.vocabulary import OPEN_ROLE_NAME
 from dispatch_tui.widgets.advice import AdviceView
 from dispatch_tui.widgets.alerts import AlertBanner, NoticeLine
 from dispatch_tui.widgets.calls import CallsView
@@ -159,6 +159,6 @@ class MainScreen(Screen[None]):
                 text.append("\n")
             text.append_text(literal(str(client.get("name") or client.get("address")), "bold"))
             role = client.get("role")
-            if role and role != OPEN_ROLE.name:
+            if role and role != OPEN_ROLE_NAME:
                 text.append_text(literal(f"  {role}", "dim"))
         self.clients.update(text or Text("nobody else", style="dim"))

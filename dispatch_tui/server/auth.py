@@ -17,6 +17,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dispatch_tui.vocabulary import OPEN_ROLE_NAME
+
 
 @dataclass(frozen=True, slots=True)
 class Role:
@@ -33,7 +35,7 @@ class Role:
 
 
 #: The role of every client when the relay runs without an auth file.
-OPEN_ROLE = Role(name="open")
+OPEN_ROLE = Role(name=OPEN_ROLE_NAME)
 
 
 @dataclass(frozen=True, slots=True)

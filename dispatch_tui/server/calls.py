@@ -13,30 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from dispatch_tui.server.agents.base import Segment
+from dispatch_tui.vocabulary import TranscriptSegment
 
 _WORD = re.compile(r"\w+(?:'\w+)?")
-
-
-class TranscriptSegment(BaseModel):
-    """One fragment of a live transcript, whatever its provider."""
-
-    model_config = ConfigDict(frozen=True)
-
-    call_id: str = Field(min_length=1, max_length=128)
-    text: str = Field(max_length=10_000)
-    is_final: bool = True
-    segment_id: str | None = None
-    speaker: str | None = None
-    channel: int | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    confidence: float | None = None
-    provider: str = "native"
-    #: The provider says the speaker finished an utterance with this fragment.
-    utterance_end: bool = False
 
 
 def _words(text: str) -> list[str]:

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from dispatch_tui import protocol as p
 from dispatch_tui.server.auth import OPEN_ROLE, Role
 from dispatch_tui.server.broker import Broker, BrokerUnavailable, Delivery, Outgoing, Presence
-from dispatch_tui.server.calls import TranscriptSegment
 from dispatch_tui.server.journal import Entry, Journal, JournalError
 from dispatch_tui.server.metrics import RelayMetrics
+from dispatch_tui.vocabulary import TranscriptSegment
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from typing import Any
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.broker import BrokerUnavailable
-from dispatch_tui.server.calls import CallBuffer, TranscriptSegment
+from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.escalation import Escalator
 from dispatch_tui.server.hub import Hub
+from dispatch_tui.vocabulary import TranscriptSegment
 
 logger = logging.getLogger(__name__)
 

@@ -42,8 +42,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.uri import parse_uri
 
 from dispatch_tui.server.broker import BrokerUnavailable
-from dispatch_tui.server.calls import TranscriptSegment
 from dispatch_tui.untrusted import strip_controls
+from dispatch_tui.vocabulary import TranscriptSegment
 
 if TYPE_CHECKING:
     from dispatch_tui.server.relay import Relay

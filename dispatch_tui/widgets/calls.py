@@ -18,9 +18,10 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from dispatch_tui.console_state import Advice, Call, TranscriptLine, is_dispatcher_label
+from dispatch_tui.console_state import Advice, Call, TranscriptLine
 from dispatch_tui.floor import CallMarks
 from dispatch_tui.untrusted import literal
+from dispatch_tui.vocabulary import is_dispatcher_speaker
 from dispatch_tui.widgets.advice import elapsed, marks_text, priority_colour
 from dispatch_tui.widgets.keyed import KeyedStack
 
@@ -38,7 +39,7 @@ _BORDERS = {1: "ansi_red", 2: "ansi_yellow", 3: "ansi_cyan", 4: "ansi_green", 5:
 def speaker_label(speaker: str | None) -> Text:
     if speaker is None:
         return Text("?", style="dim")
-    if is_dispatcher_label(speaker):
+    if is_dispatcher_speaker(speaker):
         return Text("disp.", style="bold blue")
     return literal(speaker[:LABEL_WIDTH].lower(), "bold")
 

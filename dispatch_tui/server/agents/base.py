@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dispatch_tui.protocol import Suggestion
+from dispatch_tui.vocabulary import is_dispatcher_speaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,12 +18,9 @@ class Segment:
     text: str
 
 
-#: Speaker labels of the call taker; what they say is a question, not evidence.
-DISPATCHER_SPEAKERS = frozenset({"dispatcher", "dispatch", "operator", "call taker", "agent"})
-
-
 def is_dispatcher(segment: Segment) -> bool:
-    return segment.speaker is not None and segment.speaker.strip().lower() in DISPATCHER_SPEAKERS
+    """Whether the call taker said it: a question, not evidence."""
+    return is_dispatcher_speaker(segment.speaker)
 
 
 class Agent(ABC):
