@@ -27,15 +27,13 @@ from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Input
 
+from dispatch_tui import events as ev
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
 from dispatch_tui.console_state import (
     Advice,
     Call,
     ChatLine,
     ConsoleState,
-    message_text,
-    parse_ts,
-    sender_of,
 )
 from dispatch_tui.floor import ALERT, Unit
 from dispatch_tui.screens.clients import ClientsScreen
@@ -350,32 +348,11 @@ class DispatchApp(App[None]):
             return
         reply = await self.client.history(room_name, limit=self.settings.history_lines)
         self._history_loaded.add(room_name)
-        room = self.state.room(room_name)
-        lines: dict[int, ChatLine] = {}
-        for event in (reply.get("data") or {}).get("messages") or []:
-            data = event.get("data") if isinstance(event, dict) else None
-            if event.get("event") != "client_message" or not isinstance(data, dict):
-                continue
-            own = data.get("client_id") == self.client.welcome.get("client_id")
-            when = parse_ts(data.get("ts")) or self.clock()
-            seq = data.get("seq")
-            seq = seq if isinstance(seq, int) else 0
-            message = data.get("message")
-            if isinstance(message, dict) and self.state.floor.apply_message(
-                message, sender_of(data), room_name, when, seq
-            ):
-                self.state.changed.update({"units", "alerts"})
-                continue
-            lines[seq] = ChatLine(
-                when, sender_of(data), message_text(data.get("message")), own, seq=seq
-            )
-        for line in room.lines:
-            if line.seq:
-                lines.setdefault(line.seq, line)
-        merged = sorted(lines.values(), key=lambda line: line.seq)
-        unsequenced = [line for line in room.lines if not line.seq]
-        room.lines.clear()
-        room.lines.extend([*merged, *unsequenced])
+        page = ev.parse_event(reply)
+        if isinstance(page, ev.History):
+            welcome = self.client.welcome
+            own_id = None if welcome is None else welcome.client_id
+            self.state.load_history(room_name, page, own_id, self.clock())
 
     def palette_commands(self) -> list[Command]:
         """What the command palette offers, rooms included by name."""

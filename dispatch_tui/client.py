@@ -26,22 +26,12 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from dispatch_tui import events as ev
 from dispatch_tui import redact
 
 logger = logging.getLogger(__name__)
 redact.install()
 
-#: Events that are not stored in a stream and so carry no resumable ``seq``.
-_STREAMED = frozenset(
-    {
-        "client_message",
-        "transcript",
-        "ai_suggestion",
-        "call_claimed",
-        "advice_acknowledged",
-        "advice_escalated",
-    }
-)
 _HISTORY_PAGE = 500
 _MAX_RECOVERY_PAGES = 20
 
@@ -87,16 +77,6 @@ class Backoff:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def stream_of(event: dict[str, Any]) -> str | None:
-    """The ``history`` stream an event belongs to: its room, or None (global)."""
-    data = event.get("data")
-    if isinstance(data, dict):
-        room = data.get("room")
-        if isinstance(room, str):
-            return room
-    return None
-
-
 class DispatchClient:
     """A connection to the relay that can survive the relay going away."""
 
@@ -125,7 +105,8 @@ class DispatchClient:
         self.open_timeout = open_timeout
         self.on_state = on_state
         self.state = LinkState.CONNECTING
-        self.welcome: dict[str, Any] = {}
+        #: The relay's greeting on the current connection.
+        self.welcome: ev.Welcome | None = None
         self.rooms: dict[str, None] = {}
         self.last_seq: dict[str | None, int] = {}
         self._ids = itertools.count(1)
@@ -252,10 +233,11 @@ class DispatchClient:
             raise ConnectionFailed(f"no reply to {event} within {timeout:g} s") from None
         finally:
             self._pending.pop(request_id, None)
-        if reply.get("event") == "error":
-            error = reply.get("data") or {}
-            raise ServerRefused(str(error.get("code")), str(error.get("message")))
-        self._track(reply)
+        answer = ev.parse_event(reply)
+        if isinstance(answer, ev.Error):
+            raise ServerRefused(answer.code, answer.message)
+        if isinstance(answer, ev.Sent):
+            self._track(answer)
         return reply
 
     async def join(self, room: str) -> dict[str, Any]:
@@ -326,17 +308,19 @@ class DispatchClient:
     async def _greet(self, connection: ClientConnection) -> None:
         """Read the relay's ``welcome``; a refusal raises :class:`ServerRefused`."""
         try:
-            welcome = json.loads(await asyncio.wait_for(connection.recv(), self.open_timeout))
+            greeting = json.loads(await asyncio.wait_for(connection.recv(), self.open_timeout))
         except ConnectionClosed as exc:
             if exc.rcvd is not None and exc.rcvd.code == 1008:
                 raise ServerRefused("forbidden", exc.rcvd.reason or "access denied") from None
             raise ConnectionFailed(f"connection lost: {_describe_close(exc)}") from None
         except TimeoutError:
             raise ConnectionFailed(f"no welcome from {self.url}") from None
-        if welcome.get("event") == "error":
-            error = welcome.get("data") or {}
-            raise ServerRefused(str(error.get("code")), str(error.get("message")))
-        self.welcome = welcome.get("data") or {}
+        welcome = ev.parse_event(greeting) if isinstance(greeting, dict) else None
+        if isinstance(welcome, ev.Error):
+            raise ServerRefused(welcome.code, welcome.message)
+        if not isinstance(welcome, ev.Welcome):
+            raise ConnectionFailed(f"{self.url} did not greet with welcome")
+        self.welcome = welcome
         self._connection = connection
         self._connected.set()
 
@@ -449,33 +433,26 @@ class DispatchClient:
             if not future.done():
                 future.set_result(message)
             return
-        if hold and message.get("event") in _STREAMED:
+        if hold and message.get("event") in ev.STREAMED:
             self._held.append(message)
             return
-        if message.get("event") == "welcome":
+        if message.get("event") == ev.EventName.WELCOME:
             return
         self._emit(message)
 
     def _emit(self, event: dict[str, Any]) -> None:
         """Queue one event unless its ``seq`` was already seen in its stream."""
-        if event.get("event") in _STREAMED:
-            seq = (event.get("data") or {}).get("seq")
-            stream = stream_of(event)
-            if isinstance(seq, int):
-                if seq <= self.last_seq.get(stream, 0):
-                    return
-                self.last_seq[stream] = seq
+        position = ev.stream_position(event)
+        if position is not None:
+            stream, seq = position
+            if seq <= self.last_seq.get(stream, 0):
+                return
+            self.last_seq[stream] = seq
         self._events.put_nowait(event)
 
-    def _track(self, reply: dict[str, Any]) -> None:
+    def _track(self, sent: ev.Sent) -> None:
         """Own messages are not echoed back: remember their ``seq`` from ``sent``."""
-        if reply.get("event") != "sent":
-            return
-        data = reply.get("data") or {}
-        seq = data.get("seq")
-        if isinstance(seq, int):
-            stream = data.get("room") if isinstance(data.get("room"), str) else None
-            self.last_seq[stream] = max(seq, self.last_seq.get(stream, 0))
+        self.last_seq[sent.room] = max(sent.seq, self.last_seq.get(sent.room, 0))
 
     def _fail_pending(self, connection: ClientConnection) -> None:
         reason = _describe_close(connection.close_exc) if connection.close_exc else "closed"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch_tui import events as ev
 from dispatch_tui.floor import Floor
 from dispatch_tui.vocabulary import is_dispatcher_speaker
 
@@ -68,14 +69,10 @@ class Call:
     def __post_init__(self) -> None:
         self.lines = deque(maxlen=self.max_lines)
 
-    def apply(self, data: dict[str, Any], when: datetime | None = None) -> bool:
+    def apply(self, fragment: ev.Transcript, when: datetime | None = None) -> bool:
         """Add one fragment; True if it changed what the dispatcher has said."""
-        text = str(data.get("text") or "")
-        final = bool(data.get("is_final", True))
-        segment_id = data.get("segment_id")
-        segment_id = str(segment_id) if segment_id is not None else None
-        speaker = data.get("speaker")
-        speaker = str(speaker) if speaker is not None else None
+        text, final, speaker = fragment.text, fragment.is_final, fragment.speaker
+        segment_id = fragment.segment_id
         line = self._line_of(segment_id)
         if line is None:
             self.lines.append(TranscriptLine(speaker, text, final, segment_id, when))
@@ -186,11 +183,6 @@ def chat_urgency(message: object) -> int | None:
     return 1 if _URGENT_CHAT.search(message_text(message)) else None
 
 
-def sender_of(data: dict[str, Any]) -> str:
-    name = data.get("name")
-    return str(name) if name else str(data.get("from") or "?")
-
-
 class ConsoleState:
     """Everything the main screen shows, updated one relay event at a time.
 
@@ -236,55 +228,47 @@ class ConsoleState:
             )
             del self.rooms[oldest.name]
 
-    def apply(self, event: dict[str, Any], now: datetime) -> None:
-        """Fold one event from the relay into the state."""
-        kind = event.get("event")
-        data = event.get("data")
-        if not isinstance(data, dict):
-            return
-        if kind == "transcript":
-            self._transcript(data, now)
-        elif kind == "ai_suggestion":
-            self._suggestion(data, now)
-        elif kind == "client_message":
-            self._chat(data, now)
-        elif kind == "status":
-            self.source = str(data.get("source") or "none")
-            self.agent = str(data.get("agent") or "off")
-            detail = data.get("detail")
-            self.detail = str(detail) if detail else None
-            redis = data.get("redis")
-            self.redis = str(redis) if redis else None
-            self.changed.add("status")
-        elif kind == "rooms_list":
-            self.set_members(data.get("rooms"))
-        elif self.floor.apply_event(str(kind), data):
-            self.changed.update({"calls", "advice"})
+    def apply(self, frame: dict[str, Any], now: datetime) -> None:
+        """Fold one frame from the relay into the state."""
+        self.apply_event(ev.parse_event(frame), now)
 
-    def _transcript(self, data: dict[str, Any], now: datetime) -> None:
-        call_id = str(data.get("call_id") or "?")
-        call = self.calls.get(call_id)
+    def apply_event(self, event: ev.Event | None, now: datetime) -> None:
+        """Fold one typed event in; events the console does not show are ignored."""
+        match event:
+            case ev.Transcript():
+                self._transcript(event, now)
+            case ev.AiSuggestion():
+                self._suggestion(event, now)
+            case ev.ClientMessage():
+                self._chat(event, now)
+            case ev.Status():
+                self.source, self.agent = event.source, event.agent
+                self.detail, self.redis = event.detail or None, event.redis or None
+                self.changed.add("status")
+            case ev.RoomsList():
+                self.set_members(event.rooms)
+            case ev.CallClaimed() | ev.AdviceAcknowledged() | ev.AdviceEscalated():
+                self.floor.apply_mark(event)
+                self.changed.update({"calls", "advice"})
+
+    def _transcript(self, fragment: ev.Transcript, now: datetime) -> None:
+        when = parse_ts(fragment.ts) or now
+        call = self.calls.get(fragment.call_id)
         if call is None:
             if len(self.calls) >= self.max_calls:
                 oldest = min(self.calls.values(), key=lambda call: call.last_seq)
                 del self.calls[oldest.call_id]
-            call = self.calls[call_id] = Call(
-                call_id, parse_ts(data.get("ts")) or now, self.max_lines
-            )
-        if call.apply(data, parse_ts(data.get("ts")) or now):
+            call = self.calls[fragment.call_id] = Call(fragment.call_id, when, self.max_lines)
+        if call.apply(fragment, when):
             self.changed.add("advice")
-        seq = data.get("seq")
-        call.last_seq = seq if isinstance(seq, int) else call.last_seq + 1
+        seq = fragment.seq
+        call.last_seq = seq if seq is not None else call.last_seq + 1
         self.changed.add("calls")
 
-    def _suggestion(self, data: dict[str, Any], now: datetime) -> None:
-        suggestion = data.get("suggestion")
-        if not isinstance(suggestion, dict):
-            return
-        call_id = str(data.get("call_id") or "?")
-        seq = data.get("seq")
+    def _suggestion(self, event: ev.AiSuggestion, now: datetime) -> None:
+        call_id = event.call_id
         previous = self.advice.get(call_id)
-        advice = Advice(call_id, suggestion, parse_ts(data.get("ts")) or now, _int(seq))
+        advice = Advice(call_id, event.suggestion, parse_ts(event.ts) or now, event.seq or 0)
         advice.rang = previous is not None and previous.rang
         if advice.priority == 1 and not advice.rang:
             advice.rang = True
@@ -293,32 +277,62 @@ class ConsoleState:
         if len(self.advice) > self.max_calls * 2:
             stale = min(self.advice.values(), key=lambda item: item.seq)
             del self.advice[stale.call_id]
-        room = data.get("room")
-        if isinstance(room, str):
-            self._mark(self.room(room), advice.priority, advice.received)
         self.changed.update({"advice", "calls"})
 
-    def _chat(self, data: dict[str, Any], now: datetime) -> None:
-        message = data.get("message")
-        when = parse_ts(data.get("ts")) or now
-        room_name = data.get("room")
-        room_name = room_name if isinstance(room_name, str) else None
+    def _chat(self, event: ev.ClientMessage, now: datetime) -> None:
+        message = event.message
+        when = parse_ts(event.ts) or now
+        room_name = event.room
+        seq = event.seq or 0
         if isinstance(message, dict) and self.floor.apply_message(
-            message, sender_of(data), room_name, when, _int(data.get("seq"))
+            message, ev.sender_name(event), room_name, when, seq
         ):
             self.changed.add("alerts" if self.floor.new_alerts else "units")
             return
         line = ChatLine(
             when,
-            sender_of(data),
+            ev.sender_name(event),
             message_text(message),
-            broadcast=bool(data.get("broadcast")),
-            seq=_int(data.get("seq")),
+            broadcast=bool(event.broadcast),
+            seq=seq,
         )
         if room_name is not None:
             self.add_chat(room_name, line, chat_urgency(message))
         else:
             self.add_broadcast(line)
+
+    def load_history(
+        self, room_name: str, page: ev.History, own_id: str | None, now: datetime
+    ) -> None:
+        """A room's stored chat, merged by ``seq`` with the lines already shown.
+
+        Unit updates and alerts in it go to the floor instead; lines this
+        console sent (``own_id``) are marked as its own.
+        """
+        room = self.room(room_name)
+        lines: dict[int, ChatLine] = {}
+        for frame in page.messages:
+            event = ev.parse_event(frame)
+            if not isinstance(event, ev.ClientMessage):
+                continue
+            when = parse_ts(event.ts) or now
+            seq = event.seq or 0
+            message = event.message
+            sender = ev.sender_name(event)
+            if isinstance(message, dict) and self.floor.apply_message(
+                message, sender, room_name, when, seq
+            ):
+                self.changed.update({"units", "alerts"})
+                continue
+            own = own_id is not None and event.client_id == own_id
+            lines[seq] = ChatLine(when, sender, message_text(message), own, seq=seq)
+        for line in room.lines:
+            if line.seq:
+                lines.setdefault(line.seq, line)
+        merged = sorted(lines.values(), key=lambda line: line.seq)
+        unsequenced = [line for line in room.lines if not line.seq]
+        room.lines.clear()
+        room.lines.extend([*merged, *unsequenced])
 
     def add_broadcast(self, line: ChatLine) -> None:
         """A message to everyone shows in every joined room, unread in none."""

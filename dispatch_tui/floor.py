@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch_tui import events as ev
+
 #: Statuses in the order the board lists them; anything else a unit sends comes after, as sent.
 STATUS_ORDER = (
     "available",
@@ -187,25 +189,20 @@ class Floor:
             marks = self.marks[call_id] = CallMarks()
         return marks
 
-    def apply_event(self, kind: str, data: dict[str, Any]) -> bool:
-        """Fold a claim, acknowledgement or escalation in; True if it was one."""
-        if kind not in ("call_claimed", "advice_acknowledged", "advice_escalated"):
-            return False
-        call_id = data.get("call_id")
-        if not isinstance(call_id, str):
-            return True
-        marks = self.marks_of(call_id)
-        who = str(data.get("name") or data.get("from") or "?")
-        if kind == "call_claimed":
-            marks.claimed_by = who if data.get("claimed", True) else None
-        elif kind == "advice_acknowledged":
-            marks.acknowledged_by = who
-            seq = data.get("advice_seq")
-            marks.acknowledged_seq = seq if isinstance(seq, int) else None
-        elif not marks.escalated:
-            marks.escalated = True
-            self.new_escalations.append(call_id)
-        return True
+    def apply_mark(
+        self, event: ev.CallClaimed | ev.AdviceAcknowledged | ev.AdviceEscalated
+    ) -> None:
+        """Fold a claim, acknowledgement or escalation in."""
+        marks = self.marks_of(event.call_id)
+        match event:
+            case ev.CallClaimed():
+                marks.claimed_by = ev.sender_name(event) if event.claimed else None
+            case ev.AdviceAcknowledged():
+                marks.acknowledged_by = ev.sender_name(event)
+                marks.acknowledged_seq = event.advice_seq
+            case ev.AdviceEscalated() if not marks.escalated:
+                marks.escalated = True
+                self.new_escalations.append(event.call_id)
 
     def board(self) -> list[Unit]:
         """Units by status (in the board's order), then by name."""

@@ -2,20 +2,17 @@
 
 Every frame is one JSON object ``{"event": str, "data": object?, "id"?: str|int}``.
 Requests from clients are validated into typed models; any kind of bad input
-raises :class:`ProtocolError` carrying the error code the peer is told.
-Outgoing events are built as plain dicts in seed field order and encoded once
-per message (never once per recipient) by :func:`encode`.
+raises :class:`ProtocolError` carrying the error code the peer is told. What
+the relay sends back is in :mod:`dispatch_tui.events`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -105,47 +102,62 @@ class _Data(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-
-class NoData(_Data):
-    pass
+    #: The request's ``event`` on the wire.
+    event: ClassVar[str]
 
 
 class SendToAll(_Data):
+    event = "send_to_all"
+
     message: Any
 
 
 class JoinRoom(_Data):
+    event = "join_room"
+
     room_name: RoomName
 
 
 class SendToRoom(_Data):
+    event = "send_to_room"
+
     room_name: RoomName
     message: Any
 
 
 class LeaveRoom(_Data):
+    event = "leave_room"
+
     room_name: RoomName | None = None
 
 
 class ListRooms(_Data):
-    pass
+    event = "list_rooms"
 
 
 class ListClients(_Data):
+    event = "list_clients"
+
     room_name: RoomName | None = None
 
 
 class Identify(_Data):
+    event = "identify"
+
     name: DisplayName
 
 
 class HistoryRequest(_Data):
+    event = "history"
+
     room_name: RoomName | None = None
     since: Annotated[StrictInt, Field(ge=0)] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=MAX_HISTORY_LIMIT)] = DEFAULT_HISTORY_LIMIT
 
 
 class PublishTranscript(_Data):
+    event = "publish_transcript"
+
     call_id: CallId
     text: Annotated[StrictStr, Field(max_length=10_000)]
     is_final: StrictBool
@@ -154,11 +166,15 @@ class PublishTranscript(_Data):
 
 
 class Auth(_Data):
+    event = "auth"
+
     token: Annotated[StrictStr, Field(min_length=1, max_length=4096)]
 
 
 class ClaimCall(_Data):
     """A dispatcher takes a call (or, with ``release``, gives it back)."""
+
+    event = "claim_call"
 
     call_id: CallId
     release: StrictBool = False
@@ -167,23 +183,29 @@ class ClaimCall(_Data):
 class AcknowledgeAdvice(_Data):
     """A dispatcher has seen a call's advice; stops its escalation."""
 
+    event = "acknowledge_advice"
+
     call_id: CallId
     advice_seq: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
+#: Every request's payload model, by its ``event``.
 REQUEST_MODELS: Final[dict[str, type[_Data]]] = {
-    "send_to_all": SendToAll,
-    "join_room": JoinRoom,
-    "send_to_room": SendToRoom,
-    "leave_room": LeaveRoom,
-    "list_rooms": ListRooms,
-    "list_clients": ListClients,
-    "identify": Identify,
-    "history": HistoryRequest,
-    "publish_transcript": PublishTranscript,
-    "auth": Auth,
-    "claim_call": ClaimCall,
-    "acknowledge_advice": AcknowledgeAdvice,
+    model.event: model
+    for model in (
+        SendToAll,
+        JoinRoom,
+        SendToRoom,
+        LeaveRoom,
+        ListRooms,
+        ListClients,
+        Identify,
+        HistoryRequest,
+        PublishTranscript,
+        Auth,
+        ClaimCall,
+        AcknowledgeAdvice,
+    )
 }
 
 #: Requests whose ``data`` may be left out altogether.
@@ -288,129 +310,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def encode(event: str, data: dict[str, Any], request_id: str | int | None = None) -> bytes:
-    """Encode one outgoing event to the UTF-8 bytes of a text frame."""
-    message: dict[str, Any] = {"event": event, "data": data}
-    if request_id is not None:
-        message["id"] = request_id
-    return encode_value(message)
-
-
 def encode_value(value: Any) -> bytes:
-    """Encode one JSON value the way :func:`encode` does, for frames built by hand."""
+    """Compact UTF-8 JSON, as every frame is sent."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-#: Stands in for ``seq`` while a message is encoded before its number is known.
-_SEQ_MARK: Final = 9_007_199_254_740_991
-
-
-@dataclass(frozen=True, slots=True)
-class SeqTemplate:
-    """An encoded event with a hole where its ``seq`` goes.
-
-    A shared log numbers a message and stores it in one atomic step, so the
-    bytes must exist before the number does: the log fills the hole.
-    """
-
-    head: bytes
-    tail: bytes
-
-    @classmethod
-    def encode(cls, event: str, build: Callable[[int], dict[str, Any]]) -> SeqTemplate:
-        """Encode ``build(seq)``'s data around a placeholder ``seq``.
-
-        The placeholder is the data's own top-level ``seq``; should a message
-        carry the same number, another placeholder is tried.
-        """
-        mark = _SEQ_MARK
-        while True:
-            payload = encode(event, build(mark))
-            needle = b'"seq":' + str(mark).encode()
-            if payload.count(needle) == 1:
-                head, _, tail = payload.partition(needle)
-                return cls(head + b'"seq":', tail)
-            mark -= 1
-
-    def fill(self, seq: int) -> bytes:
-        return b"".join((self.head, str(seq).encode(), self.tail))
-
-
-def error_event(error: ProtocolError) -> bytes:
-    data: dict[str, Any] = {"code": str(error.code), "message": error.message}
-    if error.event is not None:
-        data["event"] = error.event
-    return encode("error", data, error.request_id)
-
-
-def client_message(
-    *,
-    sender: str,
-    message: Any,
-    room: str | None,
-    name: str | None,
-    client_id: str,
-    seq: int,
-    ts: str,
-) -> dict[str, Any]:
-    """The ``client_message`` data in the seed's field order, extensions after."""
-    data: dict[str, Any] = {"from": sender, "message": message}
-    if room is None:
-        data["broadcast"] = True
-    else:
-        data["room"] = room
-    data.update(name=name, client_id=client_id, seq=seq, ts=ts)
-    return data
-
-
-def call_mark(
-    call_id: str,
-    mark: dict[str, Any],
-    *,
-    name: str | None,
-    client_id: str,
-    sender: str,
-    room: str | None,
-    seq: int,
-    ts: str,
-) -> dict[str, Any]:
-    """The data of ``call_claimed`` (``mark``: ``claimed``) and ``advice_acknowledged``
-    (``mark``: ``advice_seq``): what a dispatcher did to a call, and who it was."""
-    return {
-        "call_id": call_id,
-        **mark,
-        "name": name,
-        "client_id": client_id,
-        "from": sender,
-        "room": room,
-        "seq": seq,
-        "ts": ts,
-    }
-
-
-def advice_escalated(
-    *,
-    call_id: str,
-    advice_seq: int,
-    incident_type: str,
-    location: str | None,
-    after_seconds: float,
-    room: str | None,
-    seq: int,
-    ts: str,
-) -> dict[str, Any]:
-    """The ``advice_escalated`` data: P1 advice nobody acknowledged in time."""
-    return {
-        "call_id": call_id,
-        "advice_seq": advice_seq,
-        "priority": 1,
-        "incident_type": incident_type,
-        "location": location,
-        "after_seconds": after_seconds,
-        "room": room,
-        "seq": seq,
-        "ts": ts,
-    }
 
 
 StatusSource = Literal["connected", "reconnecting", "off"]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from dispatch_tui import events as ev
 from dispatch_tui.cli import relay_settings
 from dispatch_tui.client import DispatchClient, LinkState
 from dispatch_tui.protocol import Suggestion
@@ -423,8 +424,8 @@ class LateLogBroker(LocalBroker):
 
     delivers = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(journal)
         self.appended: list[Delivery] = []
 
     async def append(self, outgoing: Outgoing) -> Appended:
@@ -436,11 +437,15 @@ class LateLogBroker(LocalBroker):
 async def test_on_a_cluster_the_sent_of_a_claim_waits_for_the_senders_own_copy() -> None:
     journal = Journal(MEMORY)
     await asyncio.to_thread(journal.start, asyncio.get_running_loop())
-    broker = LateLogBroker()
+    broker = LateLogBroker(journal)
     outbox = RecordingOutbox()
     hub = Hub(outbox, journal, broker)
     heard: list[tuple[str, int | None]] = []
-    hub.ack_listener = lambda call_id, seq: heard.append((call_id, seq))
+
+    async def no_transcripts(segment: object, ack: object) -> bool:
+        raise AssertionError("no transcript is published here")
+
+    hub.take_calls(no_transcripts, lambda call_id, seq: heard.append((call_id, seq)))
     try:
         sender = hub.connect("10.0.0.1:1")
         for event in ("claim_call", "acknowledge_advice"):
@@ -470,8 +475,7 @@ class FakeHub:
 
     async def publish(
         self,
-        event: str,
-        build: Callable[[int, str], dict[str, Any]],
+        build: Callable[[int, str], ev.Event],
         *,
         room: str | None,
         exclude: str | None = None,
@@ -481,7 +485,8 @@ class FakeHub:
         if self.fail:
             raise self.fail.pop(0)
         seq = 100 + len(self.published)
-        self.published.append((event, build(seq, "2024-01-01T00:00:00.000Z"), room))
+        event = build(seq, "2024-01-01T00:00:00.000Z")
+        self.published.append((event.event_name.value, event.data(), room))
         return seq
 
     async def until(self, count: int) -> None:

@@ -33,7 +33,7 @@ async def test_request_reply_by_id_and_events(relay: Relay) -> None:
         DispatchClient(relay.url, name="Dispatcher 3") as a,
         DispatchClient(relay.url, name="Unit 23") as b,
     ):
-        assert a.welcome["address"]
+        assert a.welcome is not None and a.welcome.address
         await b.join("ops")
         replies = await asyncio.gather(*(a.send_to_room("ops", n) for n in range(5)))
         assert [r["event"] for r in replies] == ["sent"] * 5

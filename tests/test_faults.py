@@ -93,7 +93,7 @@ async def test_source_drop_and_restart_are_reported_and_transcripts_resume(
         async with client(relay.url) as late:
             await request(late, "list_rooms")
             await recv_event(late, "rooms_list")
-        assert relay.require_hub().status["source"] == "reconnecting"
+        assert relay.hub.status.source == "reconnecting"
         await fake_source.start()
         upstream = await fake_source.accept()
         await wait_status(desk, source="connected")

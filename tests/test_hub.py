@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dispatch_tui import events as ev
 from dispatch_tui import protocol as p
 from dispatch_tui.server.auth import Role
 from dispatch_tui.server.broker import LocalBroker
@@ -39,7 +40,7 @@ class RecordingOutbox:
 async def hub() -> AsyncIterator[Hub]:
     journal = Journal(MEMORY)
     await asyncio.to_thread(journal.start, asyncio.get_running_loop())
-    yield Hub(RecordingOutbox(), journal, LocalBroker())
+    yield Hub(RecordingOutbox(), journal, LocalBroker(journal))
     journal.close()
 
 
@@ -135,10 +136,10 @@ def test_parse_request_accepts_seed_requests_without_data() -> None:
 
 
 def test_encode_keeps_seed_field_order_and_unicode() -> None:
-    data = p.client_message(
+    event = ev.ClientMessage(
         sender="1.2.3.4:5", message="é", room="r", name=None, client_id="c", seq=1, ts="t"
     )
-    frame = p.encode("client_message", data, "id1")
+    frame = ev.encode_event(event, "id1")
     assert frame.startswith(b'{"event":"client_message","data":{"from":"1.2.3.4:5","message":"')
     assert "é".encode() in frame
     assert json.loads(frame)["id"] == "id1"
@@ -146,11 +147,15 @@ def test_encode_keeps_seed_field_order_and_unicode() -> None:
 
 def test_a_seq_template_fills_only_the_top_level_seq() -> None:
     """A message that itself carries the placeholder number cannot confuse the filling."""
-    from dispatch_tui.protocol import _SEQ_MARK, SeqTemplate
+    from dispatch_tui.events import _SEQ_MARK, SeqTemplate
 
-    def build(seq: int) -> dict[str, object]:
-        return {"message": {"seq": _SEQ_MARK}, "seq": seq, "ts": "now"}
+    def build(seq: int) -> ev.Event:
+        return ev.ClientMessage(
+            sender="a:1", message={"seq": _SEQ_MARK}, room="r", seq=seq, ts="now"
+        )
 
-    template = SeqTemplate.encode("client_message", build)
+    template = SeqTemplate.encode(build)
     filled = json.loads(template.fill(42))
-    assert filled["data"] == {"message": {"seq": _SEQ_MARK}, "seq": 42, "ts": "now"}
+    assert template.event == "client_message"
+    assert filled["data"]["message"] == {"seq": _SEQ_MARK}
+    assert (filled["data"]["seq"], filled["data"]["ts"]) == (42, "now")

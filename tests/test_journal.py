@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from dispatch_tui.protocol import encode
+from dispatch_tui.protocol import encode_value
 from dispatch_tui.server.journal import Entry, Journal, Retention
 
 
 def entry(seq: int, room: str | None = "r") -> Entry:
-    return Entry(seq, room, "client_message", encode("client_message", {"seq": seq}))
+    return Entry(
+        seq, room, "client_message", encode_value({"event": "client_message", "data": {"seq": seq}})
+    )
 
 
 async def started(path: Path, retention: Retention | None = None) -> Journal:
@@ -108,8 +110,18 @@ async def test_a_stored_seq_is_never_replaced_and_a_conflict_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal = await started(tmp_path / "j.sqlite3")
-    first = Entry(1, "r", "client_message", encode("client_message", {"seq": 1, "m": "first"}))
-    other = Entry(1, "r", "client_message", encode("client_message", {"seq": 1, "m": "other"}))
+    first = Entry(
+        1,
+        "r",
+        "client_message",
+        encode_value({"event": "client_message", "data": {"seq": 1, "m": "first"}}),
+    )
+    other = Entry(
+        1,
+        "r",
+        "client_message",
+        encode_value({"event": "client_message", "data": {"seq": 1, "m": "other"}}),
+    )
     journal.append(first)
     journal.append(first, from_log=True)
     await journal.flush()

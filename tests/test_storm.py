@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from dispatch_tui.client import Backoff, DispatchClient, LinkState, stream_of
+from dispatch_tui import events as ev
+from dispatch_tui.client import Backoff, DispatchClient, LinkState
 from dispatch_tui.server.relay import Relay, RelaySettings
 from tests.conftest import client, recv_event, request
 
@@ -49,8 +50,10 @@ class Watcher:
 
     async def _read(self) -> None:
         async for event in self.client.events():
-            if event.get("event") == "client_message":
-                self.seen.setdefault(stream_of(event), []).append(event["data"]["seq"])
+            position = ev.stream_position(event)
+            if event.get("event") == "client_message" and position is not None:
+                stream, seq = position
+                self.seen.setdefault(stream, []).append(seq)
 
     def has(self, expected: dict[str | None, list[int]]) -> bool:
         return self.seen[None] == expected[None] and self.seen[self.room] == expected[self.room]

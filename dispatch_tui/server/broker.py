@@ -14,7 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dispatch_tui.protocol import SeqTemplate
+from dispatch_tui.events import SeqTemplate
+from dispatch_tui.server.journal import Journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +139,10 @@ class Broker(ABC):
 class LocalBroker(Broker):
     """A single relay: ``seq`` from a counter, delivery straight from the hub."""
 
-    def __init__(self, last_seq: int = 0) -> None:
+    def __init__(self, journal: Journal) -> None:
         super().__init__()
-        self._seq = last_seq
+        self.journal = journal
+        self._seq = 0
 
     async def append(self, outgoing: Outgoing) -> Appended:
         self._seq += 1
@@ -159,7 +161,8 @@ class LocalBroker(Broker):
         return []
 
     async def start(self) -> None:
-        """Nothing to connect to."""
+        """Go on numbering from the journal's last ``seq``."""
+        self._seq = self.journal.last_seq
 
     async def stop(self) -> None:
         """Nothing to release."""

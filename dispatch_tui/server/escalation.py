@@ -14,9 +14,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from dispatch_tui import protocol as p
+from dispatch_tui import events as ev
+from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.journal import JournalError
 
@@ -32,8 +33,7 @@ class Publisher(Protocol):
 
     async def publish(
         self,
-        event: str,
-        build: Callable[[int, str], dict[str, Any]],
+        build: Callable[[int, str], ev.Event],
         *,
         room: str | None,
         exclude: str | None = None,
@@ -82,7 +82,7 @@ class Escalator:
         """Whether the call's P1 advice is waiting for an acknowledgement."""
         return call_id in self._pending
 
-    def advised(self, call_id: str, advice_seq: int, suggestion: p.Suggestion) -> None:
+    def advised(self, call_id: str, advice_seq: int, suggestion: Suggestion) -> None:
         """Advice was published for a call; P1 starts its timer unless one runs or it is settled."""
         if self.settings.after <= 0 or suggestion.priority != 1:
             return
@@ -142,8 +142,7 @@ class Escalator:
         )
         await self._publish(
             advice,
-            "advice_escalated",
-            lambda seq, ts: p.advice_escalated(
+            lambda seq, ts: ev.AdviceEscalated(
                 call_id=advice.call_id,
                 advice_seq=advice.seq,
                 incident_type=advice.incident_type,
@@ -166,8 +165,7 @@ class Escalator:
         }
         await self._publish(
             advice,
-            "client_message",
-            lambda seq, ts: p.client_message(
+            lambda seq, ts: ev.ClientMessage(
                 sender=self._address(),
                 message=message,
                 room=s.supervisors_room,
@@ -182,13 +180,13 @@ class Escalator:
     async def _publish(
         self,
         advice: _Advice,
-        event: str,
-        build: Callable[[int, str], dict[str, Any]],
+        build: Callable[[int, str], ev.Event],
         room: str | None,
     ) -> None:
         try:
-            await self.publisher.publish(event, build, room=room)
+            await self.publisher.publish(build, room=room)
         except (BrokerUnavailable, JournalError) as exc:
+            event = build(0, "").event_name.value
             logger.warning(
                 "%s for call %s not stored: %s",
                 event,

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dispatch_tui import events as ev
 from dispatch_tui import protocol as p
 from dispatch_tui.server.auth import OPEN_ROLE, Role
 from dispatch_tui.server.broker import Broker, BrokerUnavailable, Delivery, Outgoing, Presence
@@ -108,9 +109,12 @@ class Hub:
         outbox: Outbox,
         journal: Journal,
         broker: Broker,
+        *,
         server_name: str = "dispatch",
         rate_limit: RateLimit | None = None,
         metrics: RelayMetrics | None = None,
+        calls_room: str | None = None,
+        status: ev.Status | None = None,
     ) -> None:
         self.outbox = outbox
         self.metrics = metrics or RelayMetrics()
@@ -122,11 +126,11 @@ class Hub:
         self.server_name = server_name
         self.sessions: dict[str, Session] = {}
         self.rooms: dict[str, dict[str, Session]] = {}
-        self.status: dict[str, Any] = {"source": "off", "agent": "off"}
-        self.transcript_sink: TranscriptSink | None = None
+        self.status = status or ev.Status()
         #: Where claims and acknowledgements go: the suggestions room (None: every client).
-        self.calls_room: str | None = None
-        self.ack_listener: AckListener | None = None
+        self.calls_room = calls_room
+        self._transcript_sink: TranscriptSink | None = None
+        self._ack_listener: AckListener | None = None
         #: Own messages journaled when sent, whose copy from the shared log is not due yet.
         self._journaled_own: set[int] = set()
         #: The highest ``seq`` received from the shared log.
@@ -134,20 +138,29 @@ class Hub:
         #: Acks held until the sender's own copy has come back from the shared log.
         self._after_own_copy: dict[int, Callable[[], None]] = {}
         broker.attach(self)
-        self._handlers: dict[str, Callable[[Session, Any, p.Request], Awaitable[None]]] = {
-            "send_to_all": self._send_to_all,
-            "join_room": self._join_room,
-            "send_to_room": self._send_to_room,
-            "leave_room": self._leave_room,
-            "list_rooms": self._list_rooms,
-            "list_clients": self._list_clients,
-            "identify": self._identify,
-            "history": self._history,
-            "publish_transcript": self._publish_transcript,
-            "auth": self._auth_again,
-            "claim_call": self._claim_call,
-            "acknowledge_advice": self._acknowledge_advice,
+        #: The one table from each request model to what does it.
+        self._handlers: dict[type[Any], Callable[[Session, Any, p.Request], Awaitable[None]]] = {
+            p.SendToAll: self._send_to_all,
+            p.JoinRoom: self._join_room,
+            p.SendToRoom: self._send_to_room,
+            p.LeaveRoom: self._leave_room,
+            p.ListRooms: self._list_rooms,
+            p.ListClients: self._list_clients,
+            p.Identify: self._identify,
+            p.HistoryRequest: self._history,
+            p.PublishTranscript: self._publish_transcript,
+            p.Auth: self._auth_again,
+            p.ClaimCall: self._claim_call,
+            p.AcknowledgeAdvice: self._acknowledge_advice,
         }
+
+    def take_calls(self, transcript_sink: TranscriptSink, ack_listener: AckListener) -> None:
+        """Hand ``publish_transcript`` to the call pipeline and acknowledgements to the escalator.
+
+        Both publish through this hub, so they are made after it and given to it here.
+        """
+        self._transcript_sink = transcript_sink
+        self._ack_listener = ack_listener
 
     def connect(
         self,
@@ -164,16 +177,16 @@ class Hub:
             session.messages = TokenBucket(limit.per_second, limit.burst)
             session.strikes = TokenBucket(limit.strikes / 10, limit.strikes)
         self.sessions[session.client_id] = session
-        welcome = {
-            "client_id": session.client_id,
-            "address": address,
-            "name": name,
-            "role": role.name,
-            "server": self.server_name,
-            "protocol": p.PROTOCOL_VERSION,
-        }
-        self.reply(session, "welcome", welcome)
-        self.reply(session, "status", self.status)
+        welcome = ev.Welcome(
+            client_id=session.client_id,
+            address=address,
+            name=name,
+            role=role.name,
+            server=self.server_name,
+            protocol=p.PROTOCOL_VERSION,
+        )
+        self.reply(session, welcome)
+        self.reply(session, self.status)
         self.broker.touch_presence()
         return session
 
@@ -184,14 +197,8 @@ class Hub:
         self.sessions.pop(session.client_id, None)
         self.broker.touch_presence()
 
-    def reply(
-        self,
-        session: Session,
-        event: str,
-        data: dict[str, Any],
-        request_id: str | int | None = None,
-    ) -> None:
-        self.outbox.send((session,), p.encode(event, data, request_id))
+    def reply(self, session: Session, event: ev.Event, request_id: str | int | None = None) -> None:
+        self.outbox.send((session,), ev.encode_event(event, request_id))
 
     async def handle(self, session: Session, text: str | bytes) -> None:
         """Do one request; a bad one becomes an ``error`` reply to its sender.
@@ -206,7 +213,7 @@ class Hub:
             if flooding:
                 self._refuse_flood(session, request.event, request.id)
                 return
-            handler = self._handlers[request.event]
+            handler = self._handlers[type(request.data)]
             await handler(session, request.data, request)
         except p.ProtocolError as error:
             if request is None:
@@ -255,7 +262,7 @@ class Hub:
     def send_error(self, session: Session, error: p.ProtocolError) -> None:
         """An ``error`` reply, counted by code."""
         self.metrics.error(str(error.code))
-        self.outbox.send((session,), p.error_event(error))
+        self.outbox.send((session,), ev.error_event(error))
 
     def close(self, session: Session, code: int, reason: str) -> None:
         """Close one client's connection once; it leaves its rooms when the socket ends."""
@@ -264,15 +271,18 @@ class Hub:
             self.metrics.closed(_CLOSE_REASONS.get(reason, "other"))
             self.outbox.close(session, code, reason)
 
-    def set_status(self, **changes: Any) -> None:
-        """Update source/agent state and tell every client when it changed."""
-        updated = {**self.status, **changes}
-        updated = {key: value for key, value in updated.items() if value is not None}
+    def set_status(self, **changes: str | None) -> None:
+        """Update source/agent/Redis state and tell every client when it changed.
+
+        The hub owns the relay's :class:`~dispatch_tui.events.Status`: the
+        source, the agent's health and the broker report here, nowhere else.
+        """
+        updated = self.status.model_copy(update=changes)
         if updated == self.status:
             return
         self.status = updated
         self.metrics.status(updated)
-        self.outbox.send(list(self.sessions.values()), p.encode("status", updated))
+        self.outbox.send(list(self.sessions.values()), ev.encode_event(updated))
 
     def deliver(self, delivery: Delivery) -> int:
         """Write one message to its local recipients; returns how many took it."""
@@ -292,10 +302,10 @@ class Hub:
         """One entry of the shared log (any relay's): deliver it here and journal it."""
         self.deliver(delivery)
         self._log_seen = max(self._log_seen, delivery.seq)
-        if delivery.event == "advice_acknowledged" and self.ack_listener is not None:
+        if delivery.event == ev.EventName.ADVICE_ACKNOWLEDGED and self._ack_listener is not None:
             acknowledged = _acknowledged_advice(delivery.payload)
             if acknowledged is not None:
-                self.ack_listener(*acknowledged)
+                self._ack_listener(acknowledged.call_id, acknowledged.advice_seq)
         if self._after_own_copy:
             for seq in [seq for seq in self._after_own_copy if seq <= delivery.seq]:
                 self._after_own_copy.pop(seq)()
@@ -328,8 +338,7 @@ class Hub:
 
     async def publish(
         self,
-        event: str,
-        build: Callable[[int, str], dict[str, Any]],
+        build: Callable[[int, str], ev.Event],
         *,
         room: str | None,
         exclude: str | None = None,
@@ -337,12 +346,13 @@ class Hub:
     ) -> int:
         """Number, journal and fan out one message; returns its ``seq``.
 
-        ``build(seq, ts)`` makes the event's data. ``on_durable(seq, recipients)``
+        ``build(seq, ts)`` makes the event. ``on_durable(seq, recipients)``
         runs once the journal has committed it (and, on a cluster, the shared
         log holds it). Raises :class:`BrokerUnavailable` when it cannot be stored.
         """
         ts = p.now_iso()
-        template = p.SeqTemplate.encode(event, lambda seq: build(seq, ts))
+        template = ev.SeqTemplate.encode(lambda seq: build(seq, ts))
+        event = template.event
         appended = await self.broker.append(Outgoing(template, room, exclude, event))
         self.metrics.relayed.labels(event).inc()
         delivery = appended.delivery
@@ -365,7 +375,7 @@ class Hub:
         self, session: Session, request: p.Request, extra: dict[str, Any]
     ) -> Callable[[int, int], None]:
         def send_ack(seq: int, recipients: int) -> None:
-            self.reply(session, "sent", {"recipients": recipients, "seq": seq, **extra}, request.id)
+            self.reply(session, ev.Sent(recipients=recipients, seq=seq, **extra), request.id)
 
         return send_ack
 
@@ -392,11 +402,10 @@ class Hub:
         if not session.role.broadcast:
             raise _forbidden(session, "send to all", request)
         await self.publish(
-            "client_message",
-            lambda seq, ts: p.client_message(
+            lambda seq, ts: ev.ClientMessage(
                 sender=session.address,
                 message=data.message,
-                room=None,
+                broadcast=True,
                 name=session.name,
                 client_id=session.client_id,
                 seq=seq,
@@ -410,8 +419,7 @@ class Hub:
     async def _send_to_room(self, session: Session, data: p.SendToRoom, request: p.Request) -> None:
         self._check_room(session, data.room_name, request)
         await self.publish(
-            "client_message",
-            lambda seq, ts: p.client_message(
+            lambda seq, ts: ev.ClientMessage(
                 sender=session.address,
                 message=data.message,
                 room=data.room_name,
@@ -434,7 +442,7 @@ class Hub:
         members[session.client_id] = session
         await self.broker.presence_changed()
         clients = len(members) + await self._remote_count(room)
-        self.reply(session, "room_joined", {"room_name": room, "clients": clients}, request.id)
+        self.reply(session, ev.RoomJoined(room_name=room, clients=clients), request.id)
 
     async def _leave_room(self, session: Session, data: p.LeaveRoom, request: p.Request) -> None:
         room = data.room_name if data.room_name is not None else session.latest_room
@@ -446,7 +454,7 @@ class Hub:
         remaining = self._remove_member(session, room)
         await self.broker.presence_changed()
         remaining += await self._remote_count(room)
-        self.reply(session, "room_left", {"room_name": room, "clients": remaining}, request.id)
+        self.reply(session, ev.RoomLeft(room_name=room, clients=remaining), request.id)
 
     def _remove_member(self, session: Session, room: str) -> int:
         session.rooms.pop(room, None)
@@ -470,10 +478,8 @@ class Hub:
             for name, count in presence.rooms.items():
                 if count > 0:
                     rooms[name] = rooms.get(name, 0) + count
-        reply: dict[str, Any] = {"rooms": rooms}
-        if remote is None:
-            reply["partial"] = True
-        self.reply(session, "rooms_list", reply, request.id)
+        partial = True if remote is None else None
+        self.reply(session, ev.RoomsList(rooms=rooms, partial=partial), request.id)
 
     async def _list_clients(
         self, session: Session, data: p.ListClients, request: p.Request
@@ -491,10 +497,8 @@ class Hub:
                 for entry in presence.clients.values()
                 if data.room_name is None or data.room_name in entry.get("rooms", ())
             )
-        reply: dict[str, Any] = {"clients": clients}
-        if remote is None:
-            reply["partial"] = True
-        self.reply(session, "clients_list", reply, request.id)
+        partial = True if remote is None else None
+        self.reply(session, ev.ClientsList(clients=clients, partial=partial), request.id)
 
     async def _identify(self, session: Session, data: p.Identify, request: p.Request) -> None:
         """Sets the display name; an authenticated user keeps the auth file's name."""
@@ -502,10 +506,7 @@ class Hub:
             session.name = data.name
             self.broker.touch_presence()
         self.reply(
-            session,
-            "identified",
-            {"name": session.name, "client_id": session.client_id},
-            request.id,
+            session, ev.Identified(name=session.name, client_id=session.client_id), request.id
         )
 
     async def _history(self, session: Session, data: p.HistoryRequest, request: p.Request) -> None:
@@ -513,20 +514,7 @@ class Hub:
             self._check_room(session, data.room_name, request)
         page = await self.journal.read(data.room_name, data.since, data.limit, HISTORY_MAX_BYTES)
         self.metrics.history_reads.inc()
-        room_json = p.encode_value(data.room_name)
-        frame = b"".join(
-            (
-                b'{"event":"history","data":{"room_name":',
-                room_json,
-                b',"messages":[',
-                b",".join(page.payloads),
-                b'],"has_more":',
-                b"true" if page.has_more else b"false",
-                b"}",
-                b"" if request.id is None else b',"id":' + p.encode_value(request.id),
-                b"}",
-            )
-        )
+        frame = ev.encode_history(data.room_name, page.payloads, page.has_more, request.id)
         self.outbox.send((session,), frame)
 
     async def _publish_transcript(
@@ -534,7 +522,7 @@ class Hub:
     ) -> None:
         if not session.role.publish:
             raise _forbidden(session, "publish transcripts", request)
-        if self.transcript_sink is None:
+        if self._transcript_sink is None:
             raise p.ProtocolError(
                 p.ErrorCode.NOT_FOUND, "this relay takes no transcripts", request.event, request.id
             )
@@ -546,9 +534,9 @@ class Hub:
             segment_id=data.segment_id,
         )
         ack = self._ack(session, request, {})
-        if not await self.transcript_sink(segment, ack):
+        if not await self._transcript_sink(segment, ack):
             # Nothing new (an empty or repeated fragment): nothing was stored.
-            self.reply(session, "sent", {"recipients": 0, "seq": 0, "merged": True}, request.id)
+            self.reply(session, ev.Sent(recipients=0, seq=0, merged=True), request.id)
 
     def _check_calls_room(self, session: Session, request: p.Request) -> str | None:
         room = self.calls_room
@@ -559,31 +547,30 @@ class Hub:
     async def _claim_call(self, session: Session, data: p.ClaimCall, request: p.Request) -> None:
         """Published to the call's room, the sender included: every console shows who has it."""
         mark = {"claimed": not data.release}
-        await self._publish_call_mark(session, request, "call_claimed", data.call_id, mark)
+        await self._publish_call_mark(session, request, ev.CallClaimed, data.call_id, mark)
 
     async def _acknowledge_advice(
         self, session: Session, data: p.AcknowledgeAdvice, request: p.Request
     ) -> None:
         """Like a claim; once published it also stops the call's escalation."""
         mark = {"advice_seq": data.advice_seq}
-        await self._publish_call_mark(session, request, "advice_acknowledged", data.call_id, mark)
-        if self.ack_listener is not None:
-            self.ack_listener(data.call_id, data.advice_seq)
+        await self._publish_call_mark(session, request, ev.AdviceAcknowledged, data.call_id, mark)
+        if self._ack_listener is not None:
+            self._ack_listener(data.call_id, data.advice_seq)
 
     async def _publish_call_mark(
         self,
         session: Session,
         request: p.Request,
-        event: str,
+        model: type[ev.CallClaimed | ev.AdviceAcknowledged],
         call_id: str,
         mark: dict[str, Any],
     ) -> None:
         room = self._check_calls_room(session, request)
         await self.publish(
-            event,
-            lambda seq, ts: p.call_mark(
-                call_id,
-                mark,
+            lambda seq, ts: model(
+                call_id=call_id,
+                **mark,
                 name=session.name,
                 client_id=session.client_id,
                 sender=session.address,
@@ -622,17 +609,16 @@ def _client_entry(session: Session) -> dict[str, Any]:
     }
 
 
-def _acknowledged_advice(payload: bytes) -> tuple[str, int | None] | None:
-    """The call id and advice seq of an ``advice_acknowledged`` frame from the shared log."""
+def _acknowledged_advice(payload: bytes) -> ev.AdviceAcknowledged | None:
+    """The ``advice_acknowledged`` of a frame from the shared log, if it reads as one."""
     try:
-        data = json.loads(payload)["data"]
-        call_id, advice_seq = data["call_id"], data.get("advice_seq")
-    except (ValueError, KeyError, TypeError):
+        event = ev.parse_event(json.loads(payload))
+    except ValueError:
+        event = None
+    if not isinstance(event, ev.AdviceAcknowledged):
         logger.error("unreadable advice_acknowledged in the shared log")
         return None
-    if not isinstance(call_id, str) or not (advice_seq is None or isinstance(advice_seq, int)):
-        return None
-    return call_id, advice_seq
+    return event
 
 
 def _forbidden(session: Session, what: str, request: p.Request) -> p.ProtocolError:

@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 
 from dispatch_tui import protocol as p
+from dispatch_tui.events import Status
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Why the relay closed a connection, as ``dispatch_closes_total{reason}`` says it.
@@ -125,10 +126,10 @@ class RelayMetrics:
     def closed(self, reason: str) -> None:
         self.closes.labels(reason if reason in CLOSE_REASONS else "other").inc()
 
-    def status(self, status: dict[str, object]) -> None:
+    def status(self, status: Status) -> None:
         """Follow the relay's ``status``: source and Redis up or down."""
-        self.source_connected.set(1 if status.get("source") == "connected" else 0)
-        self.redis_connected.set(1 if status.get("redis") == "connected" else 0)
+        self.source_connected.set(1 if status.source == "connected" else 0)
+        self.redis_connected.set(1 if status.redis == "connected" else 0)
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

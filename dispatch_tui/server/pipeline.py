@@ -14,8 +14,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from dispatch_tui import events as ev
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.broker import BrokerUnavailable
@@ -69,6 +69,12 @@ class CallPipeline:
         self.escalator = escalator
         self.calls: dict[str, _CallState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        if agent is not None:
+            # The agent reports its health to whoever runs it: the relay's status.
+            agent.on_health = self._agent_health
+
+    def _agent_health(self, ok: bool, detail: str | None) -> None:
+        self.hub.set_status(agent="ready" if ok else "error", detail=detail)
 
     async def feed(self, segment: TranscriptSegment, ack: Ack | None = None) -> bool:
         """Publish one fragment and schedule the agent; False if it added nothing.
@@ -110,23 +116,21 @@ class CallPipeline:
     async def _publish_transcript(
         self, segment: TranscriptSegment, segment_id: str, text: str, ack: Ack | None
     ) -> None:
-        def build(seq: int, ts: str) -> dict[str, Any]:
-            data: dict[str, Any] = {
-                "call_id": segment.call_id,
-                "text": text,
-                "is_final": segment.is_final,
-            }
-            if segment.speaker is not None:
-                data["speaker"] = segment.speaker
-            data.update(seq=seq, ts=ts, segment_id=segment_id)
-            if segment.start_ms is not None:
-                data["start_ms"] = segment.start_ms
-            if segment.provider != "native":
-                data["provider"] = segment.provider
-            return data
-
+        provider = None if segment.provider == "native" else segment.provider
         await self.hub.publish(
-            "transcript", build, room=self.settings.transcripts_room, on_durable=ack
+            lambda seq, ts: ev.Transcript(
+                call_id=segment.call_id,
+                text=text,
+                is_final=segment.is_final,
+                speaker=segment.speaker,
+                seq=seq,
+                ts=ts,
+                segment_id=segment_id,
+                start_ms=segment.start_ms,
+                provider=provider,
+            ),
+            room=self.settings.transcripts_room,
+            on_durable=ack,
         )
 
     def _schedule(self, state: _CallState, now: bool) -> None:
@@ -179,8 +183,7 @@ class CallPipeline:
     async def _publish_suggestion(self, call_id: str, suggestion: Suggestion) -> None:
         advice = suggestion.model_dump(mode="json")
         seq = await self.hub.publish(
-            "ai_suggestion",
-            lambda seq, ts: {"call_id": call_id, "seq": seq, "ts": ts, "suggestion": advice},
+            lambda seq, ts: ev.AiSuggestion(call_id=call_id, seq=seq, ts=ts, suggestion=advice),
             room=self.settings.suggestions_room,
         )
         if self.escalator is not None:

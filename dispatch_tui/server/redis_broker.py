@@ -165,10 +165,11 @@ class RedisBroker(Broker):
         )
         self._sync_script = self._commands.register_script(_SYNC)
         self._append_script = self._commands.register_script(_APPEND)
-        self._epoch = journal.remembered(_EPOCH_MEMORY) or ""
-        self._cursor = journal.log_cursor
+        #: Read from the journal once it is open (:meth:`start`).
+        self._epoch = ""
+        self._cursor = 0
         #: The highest ``seq`` this relay has seen; the shared counter may not be below it.
-        self._floor = max(journal.last_seq, self._cursor)
+        self._floor = 0
         self._synced = asyncio.Event()
         self._resync_wanted = asyncio.Event()
         self._presence_wanted = asyncio.Event()
@@ -179,6 +180,10 @@ class RedisBroker(Broker):
 
     async def start(self) -> None:
         """Sync with Redis and read the log up to its end, before any client is served."""
+        journal = self.journal
+        self._epoch = journal.remembered(_EPOCH_MEMORY) or ""
+        self._cursor = journal.log_cursor
+        self._floor = max(journal.last_seq, self._cursor)
         try:
             await self._sync()
             while await self._read_once(block=False):

@@ -28,6 +28,7 @@ from websockets.typing import Origin
 
 from dispatch_tui import protocol as p
 from dispatch_tui import redact
+from dispatch_tui.events import Status, error_event
 from dispatch_tui.protocol import CloseCode
 from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.auth import Authenticator, AuthFileError, User, bearer_token
@@ -170,14 +171,37 @@ class Relay:
     def __init__(
         self,
         settings: RelaySettings,
-        broker: Broker | None = None,
         agent: Agent | None = None,
         pipeline: PipelineSettings | None = None,
     ) -> None:
+        """Compose the relay's parts, each given what it uses when it is made."""
         self.settings = settings
         self.metrics = RelayMetrics()
         self.journal = Journal(settings.db, settings.retention, self.metrics)
         self.outbox = WebSocketOutbox(settings.max_client_buffer, self.metrics)
+        broker = self._make_broker()
+        pipeline_settings = pipeline or PipelineSettings()
+        calls_room = pipeline_settings.suggestions_room
+        self.hub = Hub(
+            self.outbox,
+            self.journal,
+            broker,
+            server_name=settings.server_name,
+            rate_limit=settings.rate_limit,
+            metrics=self.metrics,
+            calls_room=calls_room,
+            status=Status(
+                agent="off" if agent is None else "ready",
+                redis="connected" if broker.delivers else None,
+            ),
+        )
+        self.escalator = Escalator(
+            self.hub,
+            EscalationSettings(settings.escalate_after, settings.supervisors_room, calls_room),
+            address=lambda: f"{self.settings.host}:{self.port}",
+        )
+        self.pipeline = CallPipeline(self.hub, agent, pipeline_settings, self.escalator)
+        self.hub.take_calls(self.pipeline.feed, self.escalator.acknowledged)
         self.auth = (
             None if settings.auth_file is None else Authenticator.from_file(settings.auth_file)
         )
@@ -185,12 +209,6 @@ class Relay:
         self._credentials: dict[str, tuple[str, User]] = {}
         self._from_handshake: dict[ServerConnection, tuple[str, User]] = {}
         self._per_address: Counter[str] = Counter()
-        self.agent = agent
-        self.pipeline_settings = pipeline or PipelineSettings()
-        self._broker = broker
-        self.hub: Hub | None = None
-        self.pipeline: CallPipeline | None = None
-        self.escalator: Escalator | None = None
         self._server: Server | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._pinging: set[ServerConnection] = set()
@@ -205,42 +223,11 @@ class Relay:
     def url(self) -> str:
         return f"{self.scheme}://{self.settings.host}:{self.port}"
 
-    def require_hub(self) -> Hub:
-        if self.hub is None:
-            raise RuntimeError("relay is not started")
-        return self.hub
-
     async def start(self) -> None:
         """Open the journal and start accepting connections."""
         loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.journal.start, loop)
-        broker = self._broker or self._make_broker()
-        self.hub = Hub(
-            self.outbox,
-            self.journal,
-            broker,
-            self.settings.server_name,
-            self.settings.rate_limit,
-            self.metrics,
-        )
-        calls_room = self.pipeline_settings.suggestions_room
-        self.escalator = Escalator(
-            self.hub,
-            EscalationSettings(
-                self.settings.escalate_after, self.settings.supervisors_room, calls_room
-            ),
-            address=lambda: f"{self.settings.host}:{self.port}",
-        )
-        self.pipeline = CallPipeline(self.hub, self.agent, self.pipeline_settings, self.escalator)
-        self.hub.transcript_sink = self.pipeline.feed
-        self.hub.calls_room = calls_room
-        self.hub.ack_listener = self.escalator.acknowledged
-        self.hub.status["agent"] = "off" if self.agent is None else "ready"
-        if broker.delivers:
-            self.hub.status["redis"] = "connected"
-        if self.agent is not None:
-            self.agent.on_health = self._agent_health
-        await broker.start()
+        await self.hub.broker.start()
         s = self.settings
         self._server = await serve(
             self._handle_connection,
@@ -263,7 +250,7 @@ class Relay:
 
     def _make_broker(self) -> Broker:
         if self.settings.redis_url is None:
-            return LocalBroker(self.journal.last_seq)
+            return LocalBroker(self.journal)
         from dispatch_tui.server.redis_broker import RedisBroker
 
         keep = self.settings.retention.max_messages
@@ -281,18 +268,14 @@ class Relay:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self.pipeline is not None:
-            self.pipeline.close()
-        if self.escalator is not None:
-            self.escalator.close()
-        if self.hub is not None:
-            self.hub.broker.begin_closing()
+        self.pipeline.close()
+        self.escalator.close()
+        self.hub.broker.begin_closing()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        if self.hub is not None:
-            await self.hub.broker.stop()
+        await self.hub.broker.stop()
         await asyncio.to_thread(self.journal.close)
 
     async def _keep_alive(self, interval: float, timeout: float | None) -> None:
@@ -301,7 +284,7 @@ class Relay:
         One task for the relay, and one short-lived task per ping while it is in
         flight: an idle connection costs no keepalive task of its own.
         """
-        hub = self.require_hub()
+        hub = self.hub
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
@@ -331,20 +314,17 @@ class Relay:
         finally:
             self._pinging.discard(connection)
 
-    def _agent_health(self, ok: bool, detail: str | None) -> None:
-        self.require_hub().set_status(agent="ready" if ok else "error", detail=detail)
-
     def health(self) -> dict[str, Any]:
         """``/healthz``: ``status`` is ``degraded`` (with the reason) while Redis is away."""
-        hub = self.require_hub()
+        hub = self.hub
         degraded = hub.broker.degraded
         return {
             "status": "ok" if degraded is None else "degraded",
             **({} if degraded is None else {"reason": degraded}),
             "clients": len(hub.sessions),
             "rooms": len(hub.rooms),
-            "source": hub.status.get("source", "off"),
-            "agent": hub.status.get("agent", "off"),
+            "source": hub.status.source,
+            "agent": hub.status.agent,
             "last_seq": self.journal.last_seq,
         }
 
@@ -360,7 +340,7 @@ class Relay:
         except AuthFileError as exc:
             logger.error("auth file not reloaded, keeping the previous users: %s", exc)
             return
-        hub = self.require_hub()
+        hub = self.hub
         revoked = 0
         for client_id, (digest, user) in list(self._credentials.items()):
             session = hub.sessions.get(client_id)
@@ -398,7 +378,7 @@ class Relay:
         return None
 
     async def _handle_connection(self, connection: ServerConnection) -> None:
-        hub = self.require_hub()
+        hub = self.hub
         host = _host_of(connection)
         self._per_address[host] += 1
         credentials = self._from_handshake.pop(connection, None)
@@ -492,7 +472,7 @@ async def _deny(connection: ServerConnection, reason: str) -> None:
     """Say why in an ``error`` (browsers show it), then close with 1008."""
     error = p.ProtocolError(p.ErrorCode.FORBIDDEN, reason, "auth")
     try:
-        await connection.send(p.error_event(error).decode())
+        await connection.send(error_event(error).decode())
         await connection.close(CloseCode.POLICY_VIOLATION, reason)
     except ConnectionClosed:
         pass

@@ -996,7 +996,7 @@ async def connect_source(relay: Relay, url: str, fmt: str = "auto", **options: A
     pipeline = relay.pipeline
     if pipeline is None:
         raise RuntimeError("relay is not started")
-    hub = relay.require_hub()
+    hub = relay.hub
 
     async def feed(segment: TranscriptSegment) -> None:
         try:
