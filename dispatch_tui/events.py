@@ -87,7 +87,7 @@ class Status(Event):
     """
 
     event_name = EventName.STATUS
-    omitted_when_none = frozenset({"detail", "redis", "redis_detail"})
+    omitted_when_none = frozenset({"detail", "redis", "redis_detail", "journal", "journal_detail"})
 
     #: ``connected``, ``reconnecting`` or ``off``.
     source: str = "off"
@@ -98,6 +98,9 @@ class Status(Event):
     #: ``connected`` or ``unavailable``; only relays on a shared Redis send it.
     redis: str | None = None
     redis_detail: str | None = None
+    #: ``failed`` once the journal could not commit: messages are refused until a restart.
+    journal: str | None = None
+    journal_detail: str | None = None
 
 
 class Error(Event):

@@ -20,7 +20,7 @@ from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.broker import Appended, BrokerUnavailable, Delivery, LocalBroker, Outgoing
 from dispatch_tui.server.escalation import EscalationSettings, Escalator, escalation_text
-from dispatch_tui.server.hub import Hub
+from dispatch_tui.server.hub import Ack, Hub
 from dispatch_tui.server.journal import MEMORY, Journal, JournalError
 from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
@@ -479,7 +479,7 @@ class FakeHub:
         *,
         room: str | None,
         exclude: str | None = None,
-        on_durable: Callable[[int, int], None] | None = None,
+        ack: Ack | None = None,
     ) -> int:
         self.changed.set()
         if self.fail:

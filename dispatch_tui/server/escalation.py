@@ -19,6 +19,7 @@ from typing import Protocol
 from dispatch_tui import events as ev
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.broker import BrokerUnavailable
+from dispatch_tui.server.hub import Ack
 from dispatch_tui.server.journal import JournalError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class Publisher(Protocol):
         *,
         room: str | None,
         exclude: str | None = None,
-        on_durable: Callable[[int, int], None] | None = None,
+        ack: Ack | None = None,
     ) -> int: ...
 
 

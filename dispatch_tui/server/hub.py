@@ -95,8 +95,17 @@ class Outbox(Protocol):
         """Close one session's connection."""
 
 
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """How the sender of a message hears of it: ``stored(seq, recipients)`` once
+    it is durable, ``failed(reason)`` if the journal could not commit it."""
+
+    stored: Callable[[int, int], None]
+    failed: Callable[[str], None]
+
+
 #: Takes one transcript fragment and its ack; False when it added nothing.
-TranscriptSink = Callable[[TranscriptSegment, Callable[[int, int], None]], Awaitable[bool]]
+TranscriptSink = Callable[[TranscriptSegment, Ack], Awaitable[bool]]
 #: Told of every ``advice_acknowledged`` (call id, advice seq), this relay's or another's.
 AckListener = Callable[[str, int | None], None]
 
@@ -325,6 +334,10 @@ class Hub:
         clients = {s.client_id: _client_entry(s) for s in self.sessions.values()}
         return Presence(clients, self._local_room_counts())
 
+    def journal_failed(self, reason: str) -> None:
+        """The journal cannot store messages any more: every client is told, sends are refused."""
+        self.set_status(journal="failed", journal_detail=reason)
+
     def broker_state(self, available: bool, detail: str | None) -> None:
         """Tell every client whether messages can be stored (Redis reachable)."""
         self.set_status(redis="connected" if available else "unavailable", redis_detail=detail)
@@ -342,14 +355,18 @@ class Hub:
         *,
         room: str | None,
         exclude: str | None = None,
-        on_durable: Callable[[int, int], None] | None = None,
+        ack: Ack | None = None,
     ) -> int:
         """Number, journal and fan out one message; returns its ``seq``.
 
-        ``build(seq, ts)`` makes the event. ``on_durable(seq, recipients)``
+        ``build(seq, ts)`` makes the event. ``ack.stored(seq, recipients)``
         runs once the journal has committed it (and, on a cluster, the shared
-        log holds it). Raises :class:`BrokerUnavailable` when it cannot be stored.
+        log holds it). Raises :class:`BrokerUnavailable` when it cannot be
+        stored, and :class:`JournalError` (nothing delivered) once the journal
+        has failed.
         """
+        if self.journal.failure is not None:
+            raise JournalError(self.journal.failure)
         ts = p.now_iso()
         template = ev.SeqTemplate.encode(lambda seq: build(seq, ts))
         event = template.event
@@ -361,8 +378,11 @@ class Hub:
         else:
             recipients = self.deliver(delivery)
         seq = delivery.seq
-        callback = None if on_durable is None else (lambda: on_durable(seq, recipients))
-        self.journal.append(Entry(seq, room, event, delivery.payload), callback)
+        entry = Entry(seq, room, event, delivery.payload)
+        if ack is None:
+            self.journal.append(entry)
+        else:
+            self.journal.append(entry, lambda: ack.stored(seq, recipients), on_failed=ack.failed)
         if self.broker.delivers and seq > self._log_seen:
             self._journaled_own.add(seq)
         return seq
@@ -371,32 +391,36 @@ class Hub:
         if not session.role.may_enter(room):
             raise _forbidden(session, f"use room {room!r}", request)
 
-    def _ack(
-        self, session: Session, request: p.Request, extra: dict[str, Any]
-    ) -> Callable[[int, int], None]:
+    def _ack(self, session: Session, request: p.Request, extra: dict[str, Any]) -> Ack:
         def send_ack(seq: int, recipients: int) -> None:
             self.reply(session, ev.Sent(recipients=recipients, seq=seq, **extra), request.id)
 
-        return send_ack
+        def refuse(reason: str) -> None:
+            error = p.ProtocolError(
+                p.ErrorCode.UNAVAILABLE, f"not stored: {reason}", request.event, request.id
+            )
+            self.send_error(session, error)
+
+        return Ack(send_ack, refuse)
 
     def _ack_after_own_copy(
         self, session: Session, request: p.Request, extra: dict[str, Any]
-    ) -> Callable[[int, int], None]:
+    ) -> Ack:
         """The ack of a message its sender receives too: never ahead of that copy.
 
         On a cluster the copy comes back from the shared log, which may be read
         after the journal committed; a client that takes ``sent`` for its own
         message would then drop the copy as already seen.
         """
-        send_ack = self._ack(session, request, extra)
+        ack = self._ack(session, request, extra)
 
         def when_copied(seq: int, recipients: int) -> None:
             if self.broker.delivers and seq > self._log_seen:
-                self._after_own_copy[seq] = lambda: send_ack(seq, recipients)
+                self._after_own_copy[seq] = lambda: ack.stored(seq, recipients)
             else:
-                send_ack(seq, recipients)
+                ack.stored(seq, recipients)
 
-        return when_copied
+        return Ack(when_copied, ack.failed)
 
     async def _send_to_all(self, session: Session, data: p.SendToAll, request: p.Request) -> None:
         if not session.role.broadcast:
@@ -413,7 +437,7 @@ class Hub:
             ),
             room=None,
             exclude=session.client_id,
-            on_durable=self._ack(session, request, {"broadcast": True}),
+            ack=self._ack(session, request, {"broadcast": True}),
         )
 
     async def _send_to_room(self, session: Session, data: p.SendToRoom, request: p.Request) -> None:
@@ -430,7 +454,7 @@ class Hub:
             ),
             room=data.room_name,
             exclude=session.client_id,
-            on_durable=self._ack(session, request, {"room": data.room_name}),
+            ack=self._ack(session, request, {"room": data.room_name}),
         )
 
     async def _join_room(self, session: Session, data: p.JoinRoom, request: p.Request) -> None:
@@ -579,9 +603,7 @@ class Hub:
                 ts=ts,
             ),
             room=room,
-            on_durable=self._ack_after_own_copy(
-                session, request, {} if room is None else {"room": room}
-            ),
+            ack=self._ack_after_own_copy(session, request, {} if room is None else {"room": room}),
         )
 
     async def _auth_again(self, session: Session, data: p.Auth, request: p.Request) -> None:

@@ -5,6 +5,10 @@ writes are gathered into batches and committed together (group commit), so the
 loop never waits on the disk per message, and each write's callback (the
 ``sent`` ack) runs on the loop once its batch is committed. Reads go through
 the same queue, so ``history`` always sees every write enqueued before it.
+
+A commit that fails leaves the journal failed: the writes of that batch are
+told so (their senders get an ``error``), ``on_failure`` is told once (the
+relay turns degraded), and later appends are refused until a restart.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ class _Write:
     from_log: bool = False
     #: False for a cursor move alone (the entry was stored already).
     store: bool = True
+    #: Told why, when the commit of this write failed.
+    on_failed: Callable[[str], None] | None = None
 
 
 @dataclass(slots=True)
@@ -120,8 +126,11 @@ class Journal:
         path: str | Path,
         retention: Retention | None = None,
         metrics: RelayMetrics | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.path = str(path)
+        #: Told once, on the loop, when a commit first fails.
+        self.on_failure = on_failure
         self.metrics = metrics
         self.retention = retention or Retention()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -164,22 +173,29 @@ class Journal:
         if self._open_error is not None:
             raise JournalError(f"cannot open journal {self.path}: {self._open_error}")
 
+    @property
+    def failure(self) -> str | None:
+        """Why the journal stopped taking writes; None while it works."""
+        return None if self._failed is None else f"journal write failed: {self._failed}"
+
     def append(
         self,
         entry: Entry,
         on_durable: Callable[[], None] | None = None,
         *,
         from_log: bool = False,
+        on_failed: Callable[[str], None] | None = None,
     ) -> None:
         """Queue one entry; ``on_durable`` runs on the loop after its commit.
 
-        An entry whose ``seq`` is stored already is not written again (the
-        journal never replaces a message); ``from_log`` entries also move the
-        shared-log cursor, so a restarted relay reads on from there.
+        ``on_failed(reason)`` runs instead if that commit fails. An entry whose
+        ``seq`` is stored already is not written again (the journal never
+        replaces a message); ``from_log`` entries also move the shared-log
+        cursor, so a restarted relay reads on from there.
         """
-        if self._failed is not None:
-            raise JournalError(f"journal write failed earlier: {self._failed}")
-        self._queue.put(_Write(entry, on_durable, from_log))
+        if self.failure is not None:
+            raise JournalError(self.failure)
+        self._queue.put(_Write(entry, on_durable, from_log, on_failed=on_failed))
 
     def advance_cursor(self, seq: int) -> None:
         """The shared log was read up to ``seq``, whose entry is queued already."""
@@ -314,9 +330,11 @@ class Journal:
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             logger.error("journal commit of %d messages failed: %s", len(rows), exc)
+            first = self._failed is None
             self._failed = exc
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            self._report_failure(writes, first)
             return
         if self.metrics is not None:
             self.metrics.commit_seconds.observe(time.perf_counter() - started)
@@ -326,6 +344,15 @@ class Journal:
         callbacks = [w.on_durable for w in writes if w.on_durable is not None]
         if callbacks and self._loop is not None:
             self._loop.call_soon_threadsafe(_run_all, callbacks)
+
+    def _report_failure(self, writes: list[_Write], first: bool) -> None:
+        """Tell the failed batch's senders, and the relay the first time, on the loop."""
+        reason = self.failure or "journal write failed"
+        told = [w.on_failed for w in writes if w.on_failed is not None]
+        if first and self.on_failure is not None:
+            told.append(self.on_failure)
+        if told and self._loop is not None:
+            self._loop.call_soon_threadsafe(_tell_all, told, reason)
 
     @staticmethod
     def _report_conflicts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -401,3 +428,8 @@ class Journal:
 def _run_all(callbacks: list[Callable[[], None]]) -> None:
     for callback in callbacks:
         callback()
+
+
+def _tell_all(callbacks: list[Callable[[str], None]], reason: str) -> None:
+    for callback in callbacks:
+        callback(reason)

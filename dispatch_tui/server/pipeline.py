@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dispatch_tui import events as ev
@@ -21,12 +20,10 @@ from dispatch_tui.server.agents.base import Agent
 from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.escalation import Escalator
-from dispatch_tui.server.hub import Hub
+from dispatch_tui.server.hub import Ack, Hub
 from dispatch_tui.vocabulary import TranscriptSegment
 
 logger = logging.getLogger(__name__)
-
-Ack = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +127,7 @@ class CallPipeline:
                 provider=provider,
             ),
             room=self.settings.transcripts_room,
-            on_durable=ack,
+            ack=ack,
         )
 
     def _schedule(self, state: _CallState, now: bool) -> None:

@@ -177,7 +177,12 @@ class Relay:
         """Compose the relay's parts, each given what it uses when it is made."""
         self.settings = settings
         self.metrics = RelayMetrics()
-        self.journal = Journal(settings.db, settings.retention, self.metrics)
+        self.journal = Journal(
+            settings.db,
+            settings.retention,
+            self.metrics,
+            on_failure=lambda reason: self.hub.journal_failed(reason),
+        )
         self.outbox = WebSocketOutbox(settings.max_client_buffer, self.metrics)
         broker = self._make_broker()
         pipeline_settings = pipeline or PipelineSettings()
@@ -315,9 +320,9 @@ class Relay:
             self._pinging.discard(connection)
 
     def health(self) -> dict[str, Any]:
-        """``/healthz``: ``status`` is ``degraded`` (with the reason) while Redis is away."""
+        """``/healthz``: ``degraded``, with why, while Redis is away or the journal failed."""
         hub = self.hub
-        degraded = hub.broker.degraded
+        degraded = self.journal.failure or hub.broker.degraded
         return {
             "status": "ok" if degraded is None else "degraded",
             **({} if degraded is None else {"reason": degraded}),
