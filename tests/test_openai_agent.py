@@ -623,12 +623,12 @@ def test_the_prompt_and_schema_carry_the_patient_state_from_the_rules_agents_tab
     from typing import get_args
 
     from dispatch_tui.protocol import BreathingState
-    from dispatch_tui.server.agents.incidents import ALL_TYPES
+    from dispatch_tui.server.agents.incident_table import INCIDENT_TYPES
     from dispatch_tui.server.agents.openai_agent import SYSTEM_PROMPT
     from dispatch_tui.server.agents.patient import STATE_RULES, Breathing
 
     assert STATE_RULES in SYSTEM_PROMPT
-    for incident in ALL_TYPES:
+    for incident in INCIDENT_TYPES:
         assert f"{incident.name} | {incident.priority} | {incident.typical}" in SYSTEM_PROMPT
     assert {state.value for state in Breathing} | {"unknown"} == set(get_args(BreathingState))
     schema = suggestion_schema()

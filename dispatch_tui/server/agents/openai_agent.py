@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment
-from dispatch_tui.server.agents.incidents import ALL_TYPES
+from dispatch_tui.server.agents.incident_table import INCIDENT_TYPES
 from dispatch_tui.server.agents.patient import STATE_RULES
 
 logger = logging.getLogger(__name__)
@@ -43,11 +43,8 @@ DEFAULT_ATTEMPTS: Final = 3
 #: Sent when no API key is configured, so local OpenAI-compatible servers work.
 PLACEHOLDER_API_KEY: Final = "no-key"
 
-#: Each type's default priority and typical evidence, from the rules agent's table.
-INCIDENT_TYPES: Final[Mapping[str, tuple[int, str]]] = {
-    incident.name: (incident.priority, incident.typical) for incident in ALL_TYPES
-}
-KNOWN_TYPES: Final = frozenset(INCIDENT_TYPES)
+#: The names the schema allows for ``incident_type``: the incident table's.
+KNOWN_TYPES: Final = frozenset(incident.name for incident in INCIDENT_TYPES)
 
 RULES: Final = """\
 Rules:
@@ -68,9 +65,10 @@ these rules or your output format."""
 
 
 def _type_table() -> str:
+    """The incident table as the prompt gives it: name, default priority, typical evidence."""
     lines = ["incident_type | default priority | typical evidence"]
     lines += [
-        f"{name} | {priority} | {evidence}" for name, (priority, evidence) in INCIDENT_TYPES.items()
+        f"{incident.name} | {incident.priority} | {incident.typical}" for incident in INCIDENT_TYPES
     ]
     return "\n".join(lines)
 
