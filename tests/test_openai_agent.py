@@ -259,8 +259,6 @@ async def make_agent(server: FakeOpenAI) -> AsyncIterator[AgentFactory]:
             "base_url": server.base_url,
             "timeout": 20.0,
             "attempts": 3,
-            "backoff": 0.01,
-            "max_backoff": 0.05,
         }
         settings.update(options)
         fallback = settings.pop("fallback", None) or StubAgent()
@@ -397,6 +395,39 @@ async def test_429_every_time_reports_it(server: FakeOpenAI, make_agent: AgentFa
     assert await suggest(agent) == FALLBACK
     assert server.count == 2
     assert agent.last_error == "model answered 429 after 2 tries"
+
+
+async def test_retries_are_the_openai_clients(server: FakeOpenAI, make_agent: AgentFactory) -> None:
+    """``attempts`` tries are one request and ``attempts - 1`` retries of it by the openai client,
+    which numbers them; ``attempts`` may be changed at any time."""
+    server.handler = replies(Reply(status=503))
+    agent = make_agent(attempts=3)
+
+    assert await suggest(agent) == FALLBACK
+    assert [r.headers["x-stainless-retry-count"] for r in server.received] == ["0", "1", "2"]
+    assert agent.last_error == "model answered 503 after 3 tries"
+
+    server.received.clear()
+    agent.attempts = 1
+    assert await suggest(agent) == FALLBACK
+    assert server.count == 1
+    assert agent.last_error == "model answered 503 after 1 try"
+    with pytest.raises(ValueError):
+        agent.attempts = 0
+    with pytest.raises(ValueError):
+        make_agent(attempts=0)
+
+
+async def test_the_tries_reported_are_those_made(
+    server: FakeOpenAI, make_agent: AgentFactory
+) -> None:
+    """An endpoint that says not to retry is tried once, and the error says so."""
+    server.handler = replies(Reply(status=500, headers={"x-should-retry": "false"}))
+    agent = make_agent(attempts=3)
+
+    assert await suggest(agent) == FALLBACK
+    assert server.count == 1
+    assert agent.last_error == "model answered 500 after 1 try"
 
 
 async def test_client_error_is_not_retried(server: FakeOpenAI, make_agent: AgentFactory) -> None:
@@ -623,12 +654,12 @@ def test_the_prompt_and_schema_carry_the_patient_state_from_the_rules_agents_tab
     from typing import get_args
 
     from dispatch_tui.protocol import BreathingState
-    from dispatch_tui.server.agents.incidents import ALL_TYPES
+    from dispatch_tui.server.agents.incident_table import INCIDENT_TYPES
     from dispatch_tui.server.agents.openai_agent import SYSTEM_PROMPT
     from dispatch_tui.server.agents.patient import STATE_RULES, Breathing
 
     assert STATE_RULES in SYSTEM_PROMPT
-    for incident in ALL_TYPES:
+    for incident in INCIDENT_TYPES:
         assert f"{incident.name} | {incident.priority} | {incident.typical}" in SYSTEM_PROMPT
     assert {state.value for state in Breathing} | {"unknown"} == set(get_args(BreathingState))
     schema = suggestion_schema()

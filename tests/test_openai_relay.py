@@ -34,8 +34,6 @@ async def model_relay(server: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Relay
         base_url=server.base_url,
         timeout=1.0,
         attempts=2,
-        backoff=0.01,
-        max_backoff=0.05,
     )
     relay = Relay(
         RelaySettings(port=0, db=str(tmp_path / "j.sqlite3")),

@@ -5,20 +5,19 @@ with ``response_format`` ``json_schema`` (strict) where the endpoint supports it
 that rejects ``json_schema`` with a 400 is asked again, from then on, with the JSON format
 spelled out in the prompt, and the first JSON object in its answer is used.
 
-Requests time out after ``timeout`` seconds and are retried, with jittered exponential backoff,
-on 408, 409, 429, 5xx, time-outs and connection errors; the openai client's own retries are
-switched off (``max_retries=0``) so this behaviour is explicit. When the model cannot give a
-valid answer the fallback agent's suggestion is returned instead, :attr:`OpenAIAgent.last_error`
-says why, and ``on_health`` is told. The API key never appears in errors or logs.
+HTTP is left to the openai client: a request times out when the endpoint is silent for
+``timeout`` seconds, and the client retries it (``max_retries``, with its own exponential
+backoff and Retry-After handling) on 408, 409, 429, 5xx, time-outs and connection errors.
+When the model cannot give a valid answer the fallback agent's suggestion is returned instead,
+:attr:`OpenAIAgent.last_error` says why and after how many tries, and ``on_health`` is told.
+The API key never appears in errors or logs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -32,7 +31,7 @@ from pydantic import ValidationError
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment
-from dispatch_tui.server.agents.incidents import ALL_TYPES
+from dispatch_tui.server.agents.incident_table import INCIDENT_TYPES
 from dispatch_tui.server.agents.patient import STATE_RULES
 
 logger = logging.getLogger(__name__)
@@ -42,12 +41,12 @@ DEFAULT_TIMEOUT: Final = 8.0
 DEFAULT_ATTEMPTS: Final = 3
 #: Sent when no API key is configured, so local OpenAI-compatible servers work.
 PLACEHOLDER_API_KEY: Final = "no-key"
+#: The openai client numbers each request's retries in this header, so the request that
+#: failed tells how many tries were made.
+RETRY_COUNT_HEADER: Final = "x-stainless-retry-count"
 
-#: Each type's default priority and typical evidence, from the rules agent's table.
-INCIDENT_TYPES: Final[Mapping[str, tuple[int, str]]] = {
-    incident.name: (incident.priority, incident.typical) for incident in ALL_TYPES
-}
-KNOWN_TYPES: Final = frozenset(INCIDENT_TYPES)
+#: The names the schema allows for ``incident_type``: the incident table's.
+KNOWN_TYPES: Final = frozenset(incident.name for incident in INCIDENT_TYPES)
 
 RULES: Final = """\
 Rules:
@@ -68,9 +67,10 @@ these rules or your output format."""
 
 
 def _type_table() -> str:
+    """The incident table as the prompt gives it: name, default priority, typical evidence."""
     lines = ["incident_type | default priority | typical evidence"]
     lines += [
-        f"{name} | {priority} | {evidence}" for name, (priority, evidence) in INCIDENT_TYPES.items()
+        f"{incident.name} | {incident.priority} | {incident.typical}" for incident in INCIDENT_TYPES
     ]
     return "\n".join(lines)
 
@@ -170,7 +170,9 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def _tries(count: int) -> str:
+def _tries(exc: openai.APIError) -> str:
+    """How many tries the openai client made before giving up with ``exc``."""
+    count = int(exc.request.headers.get(RETRY_COUNT_HEADER, "0")) + 1
     return "1 try" if count == 1 else f"{count} tries"
 
 
@@ -191,11 +193,11 @@ class OpenAIAgent(Agent):
 
     ``api_key`` and ``base_url`` default to ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``;
     without any key a placeholder is sent. ``model`` defaults to ``DISPATCH_MODEL``, then
-    :data:`DEFAULT_MODEL`. Each request may take ``timeout`` seconds (the attribute may be
-    changed at any time, like ``attempts`` and ``stream``); ``attempts`` is the
-    number of tries per suggestion (first try included), with a jittered exponential
-    backoff of ``backoff`` seconds doubled per retry, capped at ``max_backoff``.
-    ``on_health(ok, detail)`` is called whenever the health (ok and detail) changes.
+    :data:`DEFAULT_MODEL`. A request times out when the endpoint is silent for ``timeout``
+    seconds; ``attempts`` is the number of tries per suggestion (first try included), made
+    by the openai client with ``max_retries=attempts - 1``. Both attributes may be changed
+    at any time, like ``stream``. ``on_health(ok, detail)`` is called whenever the health
+    (ok and detail) changes.
     """
 
     name = "openai"
@@ -209,22 +211,15 @@ class OpenAIAgent(Agent):
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         attempts: int = DEFAULT_ATTEMPTS,
-        backoff: float = 0.5,
-        max_backoff: float = 4.0,
         stream: bool = False,
         temperature: float | None = None,
         on_health: Callable[[bool, str | None], None] | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        if attempts < 1:
-            raise ValueError("attempts must be at least 1")
         self.fallback = fallback
         self.model: str = model or os.environ.get("DISPATCH_MODEL") or DEFAULT_MODEL
         self.timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
         self.stream = stream
         self.temperature = temperature
         self.on_health = on_health
@@ -242,12 +237,23 @@ class OpenAIAgent(Agent):
             api_key=key,
             base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
             timeout=timeout,
-            max_retries=0,
         )
+        self.attempts = attempts
         # The client imports its resources lazily: do it now, not inside the first time-out.
         self._completions = self._client.chat.completions
         self._schema = suggestion_schema()
         self._endpoint = self._describe_endpoint(str(self._client.base_url))
+
+    @property
+    def attempts(self) -> int:
+        """Tries per suggestion, the first included: the openai client's ``max_retries`` + 1."""
+        return self._client.max_retries + 1
+
+    @attempts.setter
+    def attempts(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("attempts must be at least 1")
+        self._client.max_retries = value - 1
 
     @property
     def healthy(self) -> bool:
@@ -288,7 +294,10 @@ class OpenAIAgent(Agent):
 
     async def _ask(self, segments: Sequence[Segment]) -> Suggestion:
         transcript = format_transcript(segments)
-        text = await self._complete_with_retries(transcript)
+        try:
+            text = await self._complete(transcript)
+        except openai.APIError as exc:
+            raise _ModelFailure(self._reason(exc)) from None
         return self._parse(text)
 
     def _messages(self, transcript: str, plain_json: bool) -> list[ChatCompletionMessageParam]:
@@ -309,63 +318,33 @@ class OpenAIAgent(Agent):
             },
         }
 
-    async def _complete_with_retries(self, transcript: str) -> str:
-        last_reason = "model failed"
-        for attempt in range(1, self.attempts + 1):
-            delay: float | None = None
-            try:
-                return await self._complete_once(transcript)
-            except _SchemaRejected:
-                logger.info(
-                    "%s rejects response_format json_schema; asking for plain JSON instead",
-                    self._endpoint,
-                )
-                self.json_schema_supported = False
-                try:
-                    return await self._complete_once(transcript)
-                except (TimeoutError, openai.APIError) as exc:
-                    last_reason, delay = self._classify(exc, attempt)
-            except (TimeoutError, openai.APIError) as exc:
-                last_reason, delay = self._classify(exc, attempt)
-            if delay is None or attempt == self.attempts:
-                break
-            logger.info(
-                "model request failed (%s), retry %d of %d in %.2f s",
-                self._redact(last_reason),
-                attempt,
-                self.attempts - 1,
-                delay,
-            )
-            await asyncio.sleep(delay)
-        raise _ModelFailure(last_reason)
+    async def _complete(self, transcript: str) -> str:
+        """The model's answer, asked for plain JSON once the endpoint refuses ``json_schema``.
 
-    def _classify(self, exc: BaseException, attempt: int) -> tuple[str, float | None]:
-        """The failure reason after ``attempt`` tries and the delay before a retry (None: don't)."""
-        tries = _tries(attempt)
-        if isinstance(exc, TimeoutError | openai.APITimeoutError):
-            return f"model timed out after {_seconds(self.timeout)} ({tries})", self._delay(attempt)
+        The openai client has retried each request already where that can help.
+        """
+        try:
+            return await self._complete_once(transcript)
+        except _SchemaRejected:
+            logger.info(
+                "%s rejects response_format json_schema; asking for plain JSON instead",
+                self._endpoint,
+            )
+            self.json_schema_supported = False
+            return await self._complete_once(transcript)
+
+    def _reason(self, exc: openai.APIError) -> str:
+        """Why the openai client gave up, in a few words."""
+        if isinstance(exc, openai.APITimeoutError):
+            return f"model timed out after {_seconds(self.timeout)} ({_tries(exc)})"
         if isinstance(exc, openai.APIConnectionError):
-            return f"could not reach the model at {self._endpoint} ({tries})", self._delay(attempt)
+            return f"could not reach the model at {self._endpoint} ({_tries(exc)})"
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             if status in (408, 409, 429) or status >= 500:
-                delay = self._delay(attempt, exc.response.headers.get("retry-after"))
-                return f"model answered {status} after {tries}", delay
-            return f"model answered {status}: {_short(self._redact(exc.message))}", None
-        if isinstance(exc, openai.APIError):
-            return f"model request failed: {_short(self._redact(exc.message))}", None
-        return f"model request failed: {type(exc).__name__}", None
-
-    def _delay(self, attempt: int, retry_after: str | None = None) -> float:
-        if retry_after is not None:
-            try:
-                wanted = float(retry_after)
-            except ValueError:
-                wanted = -1.0
-            if 0 <= wanted <= self.max_backoff:
-                return wanted
-        ceiling = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+                return f"model answered {status} after {_tries(exc)}"
+            return f"model answered {status}: {_short(self._redact(exc.message))}"
+        return f"model request failed: {_short(self._redact(exc.message))}"
 
     async def _complete_once(self, transcript: str) -> str:
         plain_json = not self.json_schema_supported
@@ -373,17 +352,16 @@ class OpenAIAgent(Agent):
         response_format: ResponseFormat | Omit = omit if plain_json else self._response_format()
         temperature: float | Omit = omit if self.temperature is None else self.temperature
         try:
-            async with asyncio.timeout(self.timeout):
-                if self.stream:
-                    return await self._stream_text(messages, response_format, temperature)
-                completion = await self._completions.create(
-                    model=self.model,
-                    messages=messages,
-                    response_format=response_format,
-                    temperature=temperature,
-                    stream=False,
-                    timeout=self.timeout,
-                )
+            if self.stream:
+                return await self._stream_text(messages, response_format, temperature)
+            completion = await self._completions.create(
+                model=self.model,
+                messages=messages,
+                response_format=response_format,
+                temperature=temperature,
+                stream=False,
+                timeout=self.timeout,
+            )
         except openai.APIStatusError as exc:
             if not plain_json and self._rejects_json_schema(exc):
                 raise _SchemaRejected from None

@@ -14,13 +14,13 @@ from functools import lru_cache
 
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.base import Agent, Segment, is_dispatcher
-from dispatch_tui.server.agents.incidents import (
+from dispatch_tui.server.agents.incident_table import (
     BY_NAME,
-    DENIALS,
     INCIDENT_TYPES,
     UNKNOWN,
     IncidentType,
 )
+from dispatch_tui.server.agents.incidents import DENIALS, PATTERNS
 from dispatch_tui.server.agents.location import extract_location
 from dispatch_tui.server.agents.negation import Scope, has_trigger, scope_of, scopes
 from dispatch_tui.server.agents.patient import (
@@ -44,6 +44,8 @@ from dispatch_tui.server.agents.signs import (
     age_in_years,
 )
 
+#: Every type but ``unknown``, in the table's order, which breaks ties of priority.
+_TYPES = tuple(incident for incident in INCIDENT_TYPES if incident is not UNKNOWN)
 _CLAUSE_BREAK = re.compile(r"[!?;]+|\.+")
 #: What a caller says before taking it back ("..., i mean ...") does not count.
 _RETRACTION = re.compile(r"\b(?:i mean|i meant)\b")
@@ -176,10 +178,10 @@ def _read_clause(clause: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     spans = scopes(clause)
     affirmed: list[str] = []
     negated: list[str] = []
-    for incident in INCIDENT_TYPES:
+    for incident in _TYPES:
         if incident.name in _FROM_STATE:
             continue
-        for pattern in incident.patterns:
+        for pattern in PATTERNS[incident.name]:
             match = pattern.search(clause)
             if match is None:
                 continue
@@ -199,7 +201,7 @@ def _denials(text: str) -> tuple[str, ...]:
     spans = scopes(text)
     denied = []
     for name, words in DENIALS.items():
-        if any(pattern.search(text) for pattern in BY_NAME[name].patterns):
+        if any(pattern.search(text) for pattern in PATTERNS[name]):
             continue  # "it won't stop bleeding" says more than "bleeding" denied
         if any(
             scope_of(spans, match.start(), match.end()) is Scope.NEGATED
@@ -361,7 +363,7 @@ def analyze(segments: Sequence[Segment]) -> Suggestion:
     location = extract_location(segments)
     if not findings:
         return _suggestion(UNKNOWN, UNKNOWN.priority, location, [], 0.2, state)
-    order = {incident.name: rank for rank, incident in enumerate(INCIDENT_TYPES)}
+    order = {incident.name: rank for rank, incident in enumerate(_TYPES)}
     # What the patient's state shows (unconscious, short of breath) is the
     # general case; a named cause of the same urgency (a seizure, an
     # overdose) says more about the call.
