@@ -92,9 +92,7 @@ async def test_a_journal_that_fails_a_commit_degrades_the_relay_and_answers_ever
             for ws in (sender, member):
                 await request(ws, "join_room", {"room_name": "ops"})
                 await recv_event(ws, "room_joined")
-            await request(
-                ws=sender, event="send_to_room", data={"room_name": "ops", "message": "ok"}, id=1
-            )
+            await request(sender, "send_to_room", {"room_name": "ops", "message": "ok"}, id=1)
             assert (await recv_event(sender, "sent"))["id"] == 1
             # Another writer makes every further insert fail, as a full or broken disk would.
             with sqlite3.connect(db) as other:
