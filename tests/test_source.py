@@ -4,6 +4,7 @@ reconnecting connection against a real local WebSocket source."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from dispatch_tui import backoff
 from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.relay import Relay
 from dispatch_tui.server.source import (
@@ -23,7 +25,6 @@ from dispatch_tui.server.source import (
     SourceAdapter,
     SourceFormatError,
     UpstreamSource,
-    backoff_delay,
     connect_source,
     make_adapter,
     redact_url,
@@ -346,10 +347,10 @@ def test_factory_and_helpers() -> None:
     assert set(SOURCE_FORMATS) == {"auto", *PROVIDER_FORMATS}
     with pytest.raises(ValueError, match="unknown source format"):
         make_adapter("whisper")
-    for attempt in range(12):
-        delay = backoff_delay(attempt, 0.5, 30.0)
+    for attempt, delay in enumerate(itertools.islice(backoff.delays(0.5, 30.0), 12)):
         assert min(30.0, 0.5 * 2**attempt) / 2 <= delay <= min(30.0, 0.5 * 2**attempt)
-    assert backoff_delay(1000, 0.5, 30.0, rand=lambda: 1.0) == 30.0
+    capped = backoff.delays(0.5, 30.0, rand=lambda: 1.0)
+    assert list(itertools.islice(capped, 1000, 1001)) == [30.0]
     assert redact_url("wss://user:pw@api.example.com:8443/v1/listen?token=s3cret") == (
         "wss://api.example.com:8443/v1/listen"
     )

@@ -28,7 +28,6 @@ import contextlib
 import json
 import logging
 import math
-import random
 import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -41,6 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.uri import parse_uri
 
+from dispatch_tui import backoff
 from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.untrusted import strip_controls
 from dispatch_tui.vocabulary import TranscriptSegment
@@ -729,17 +729,6 @@ def make_adapter(
 # --- the connection ---------------------------------------------------------------------
 
 
-def backoff_delay(
-    attempt: int, initial: float, maximum: float, rand: Callable[[], float] = random.random
-) -> float:
-    """Exponential backoff with jitter: between half and all of ``initial * 2**attempt``.
-
-    Jitter keeps several relays that lost the same source from reconnecting in step.
-    """
-    base = min(maximum, initial * 2.0 ** min(attempt, 32))
-    return base * (0.5 + rand() / 2)
-
-
 def redact_url(url: str) -> str:
     """``url`` without credentials or query (API keys often travel there), for logs."""
     parts = urlsplit(url)
@@ -862,7 +851,7 @@ class UpstreamSource:
     async def run(self) -> None:
         """Connect, read, reconnect, until cancelled."""
         loop = asyncio.get_running_loop()
-        attempt = 0
+        waits = backoff.delays(self.backoff_initial, self.backoff_max)
         self._set_state("reconnecting", f"connecting to {redact_url(self.url)}")
         try:
             while True:
@@ -877,9 +866,8 @@ class UpstreamSource:
                     ):
                         logger.exception("source %s failed", redact_url(self.url))
                 if self._delivered or loop.time() - opened_at >= self.stable_after:
-                    attempt = 0
-                delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max)
-                attempt += 1
+                    waits = backoff.delays(self.backoff_initial, self.backoff_max)
+                delay = next(waits)
                 logger.warning(
                     "source %s: %s; reconnecting in %.1fs", redact_url(self.url), reason, delay
                 )
