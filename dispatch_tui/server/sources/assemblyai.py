@@ -8,13 +8,12 @@ from dispatch_tui.server.sources.base import (
     ProviderError,
     SourceAdapter,
     SourceFormatError,
+    mean_confidence,
     read_flag,
     read_int,
     read_milliseconds,
-    read_number,
     read_objects,
     read_text,
-    rounded_mean,
     speaker_label,
 )
 from dispatch_tui.vocabulary import TranscriptSegment
@@ -78,9 +77,7 @@ class AssemblyAIAdapter(SourceAdapter):
             speaker=speaker_label(message.get("speaker_label")),
             start_ms=read_milliseconds(words[0], "start") if words else None,
             end_ms=read_milliseconds(words[-1], "end") if words else None,
-            confidence=rounded_mean(
-                [c for c in (read_number(word, "confidence") for word in words) if c is not None]
-            ),
+            confidence=mean_confidence(words),
         )
         if not end_of_turn:
             return [*released, segment] if transcript else released

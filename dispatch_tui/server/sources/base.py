@@ -141,8 +141,9 @@ def speaker_label(raw: object) -> str | None:
     return None
 
 
-def rounded_mean(values: list[float]) -> float | None:
-    """The mean of per-word confidences, to 4 places; None for no words."""
+def mean_confidence(words: list[JSONObject]) -> float | None:
+    """The mean of the words' ``confidence``, to 4 places; None when none has one."""
+    values = [c for c in (read_number(word, "confidence") for word in words) if c is not None]
     return round(sum(values) / len(values), 4) if values else None
 
 

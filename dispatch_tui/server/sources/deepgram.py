@@ -10,13 +10,13 @@ from dispatch_tui.server.sources.base import (
     ProviderError,
     SourceAdapter,
     SourceFormatError,
+    mean_confidence,
     read_flag,
     read_number,
     read_object,
     read_objects,
     read_text,
     read_typed,
-    rounded_mean,
     seconds_to_ms,
     speaker_label,
 )
@@ -118,13 +118,7 @@ class DeepgramAdapter(SourceAdapter):
                     speaker=speaker or fallback,
                     start_ms=seconds_to_ms(read_number(run[0], "start")),
                     end_ms=seconds_to_ms(read_number(run[-1], "end")),
-                    confidence=rounded_mean(
-                        [
-                            c
-                            for c in (read_number(word, "confidence") for word in run)
-                            if c is not None
-                        ]
-                    ),
+                    confidence=mean_confidence(run),
                     utterance_end=speech_final and number == len(runs) - 1,
                     **common,
                 )
