@@ -271,7 +271,7 @@ class DispatchApp(App[None]):
     @work(exclusive=True, group="link")
     async def _run_link(self) -> None:
         """Connect (retrying until the relay answers), join, then follow events."""
-        attempt = 0
+        waits = self.client.backoff.delays()
         while self.client.state is LinkState.CONNECTING:
             try:
                 await self.client.connect()
@@ -282,8 +282,7 @@ class DispatchApp(App[None]):
                     return
                 self.state.detail = str(exc)
                 self.state.changed.add("status")
-                await asyncio.sleep(self.client.backoff.delay(attempt))
-                attempt += 1
+                await asyncio.sleep(next(waits))
             except ClientError as exc:
                 self.failure = (EXIT_REFUSED, f"relay refused: {exc}")
                 self.exit(return_code=EXIT_REFUSED)

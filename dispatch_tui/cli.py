@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from dispatch_tui.server.settings import default
+from dispatch_tui.server.sources.registry import SOURCE_FORMATS
 
 if TYPE_CHECKING:
     import ssl
@@ -128,7 +129,7 @@ def serve(
     ] = default("source"),
     source_format: Annotated[
         str,
-        typer.Option(help="auto, native, deepgram, assemblyai, openai or text."),
+        typer.Option(help=f"{', '.join(SOURCE_FORMATS[:-1])} or {SOURCE_FORMATS[-1]}."),
     ] = default("source_format"),
     demo: Annotated[
         bool, typer.Option("--demo", help="Play the built-in calls in a loop.")
@@ -326,9 +327,6 @@ def _server_tls(certfile: str, keyfile: str | None) -> ssl.SSLContext:
     return context
 
 
-SOURCE_FORMATS = ("auto", "native", "deepgram", "assemblyai", "openai", "text")
-
-
 def _build_relay(
     settings: RelaySettings,
     agent_kind: str,
@@ -374,7 +372,7 @@ class _Feeds:
         if self.demo:
             relay.spawn(play_demo(relay.pipeline), "demo")
         if self.source is not None:
-            from dispatch_tui.server.source import connect_source
+            from dispatch_tui.server.sources import connect_source
 
             relay.spawn(connect_source(relay, self.source, self.source_format), "source")
 

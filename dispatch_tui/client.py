@@ -16,9 +16,8 @@ import contextlib
 import itertools
 import json
 import logging
-import random
 import ssl
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -26,8 +25,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from dispatch_tui import backoff, redact
 from dispatch_tui import events as ev
-from dispatch_tui import redact
 
 logger = logging.getLogger(__name__)
 redact.install()
@@ -66,15 +65,15 @@ class LinkState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Jittered exponential backoff ("full jitter") between reconnect attempts."""
+    """The waits between rounds of reconnect attempts: exponential, capped, equal jitter."""
 
     initial: float = 0.25
     factor: float = 2.0
     maximum: float = 15.0
 
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.maximum, self.initial * self.factor**attempt)
-        return random.uniform(ceiling / 2, ceiling)
+    def delays(self) -> Iterator[float]:
+        """A fresh series of waits, the first one the shortest."""
+        return backoff.delays(self.initial, self.maximum, self.factor)
 
 
 class DispatchClient:
@@ -350,15 +349,15 @@ class DispatchClient:
         """
         self._set_state(LinkState.RECONNECTING)
         lost = self._current
-        for round_ in itertools.count():
+        waits = self.backoff.delays()
+        while True:
             for _ in self.urls:
                 self._advance()
                 if self._current == lost:
-                    await asyncio.sleep(self.backoff.delay(round_))
+                    await asyncio.sleep(next(waits))
                 connection = await self._resume()
                 if connection is not None:
                     return connection
-        raise AssertionError("unreachable")
 
     async def _resume(self, replay: bool = True) -> ClientConnection | None:
         """One attempt on the current URL: connect, rejoin, replay; None if it failed.

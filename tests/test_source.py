@@ -4,18 +4,26 @@ reconnecting connection against a real local WebSocket source."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.main import get_command
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from dispatch_tui import backoff
+from dispatch_tui.cli import app
 from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.relay import Relay
-from dispatch_tui.server.source import (
+from dispatch_tui.server.sources import (
+    ADAPTERS,
     SOURCE_FORMATS,
     AutoAdapter,
     OpenAIAdapter,
@@ -23,7 +31,6 @@ from dispatch_tui.server.source import (
     SourceAdapter,
     SourceFormatError,
     UpstreamSource,
-    backoff_delay,
     connect_source,
     make_adapter,
     redact_url,
@@ -346,13 +353,40 @@ def test_factory_and_helpers() -> None:
     assert set(SOURCE_FORMATS) == {"auto", *PROVIDER_FORMATS}
     with pytest.raises(ValueError, match="unknown source format"):
         make_adapter("whisper")
-    for attempt in range(12):
-        delay = backoff_delay(attempt, 0.5, 30.0)
+    for attempt, delay in enumerate(itertools.islice(backoff.delays(0.5, 30.0), 12)):
         assert min(30.0, 0.5 * 2**attempt) / 2 <= delay <= min(30.0, 0.5 * 2**attempt)
-    assert backoff_delay(1000, 0.5, 30.0, rand=lambda: 1.0) == 30.0
+    capped = backoff.delays(0.5, 30.0, rand=lambda: 1.0)
+    assert list(itertools.islice(capped, 1000, 1001)) == [30.0]
     assert redact_url("wss://user:pw@api.example.com:8443/v1/listen?token=s3cret") == (
         "wss://api.example.com:8443/v1/listen"
     )
+
+
+def test_the_formats_are_the_ones_the_adapters_declare() -> None:
+    assert tuple(adapter.name for adapter in ADAPTERS) == SOURCE_FORMATS
+    assert len(set(SOURCE_FORMATS)) == len(ADAPTERS), "two adapters declare one format"
+    for fmt in SOURCE_FORMATS:
+        assert make_adapter(fmt).name == fmt
+
+
+def test_the_cli_and_its_docs_offer_every_format() -> None:
+    serve = get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    option = next(param for param in serve.params if param.name == "source_format")
+    assert option.help == "auto, native, deepgram, assemblyai, openai or text."
+    assert all(fmt in option.help for fmt in SOURCE_FORMATS)
+    refused = subprocess.run(
+        [sys.executable, "-m", "dispatch_tui", "serve", "--source-format", "whisper"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert (
+        refused.stderr == f"dispatch: --source-format must be one of {', '.join(SOURCE_FORMATS)}\n"
+    )
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| `--source-format`"))
+    assert set(SOURCE_FORMATS) <= set(re.findall(r"`(\w+)`", row))
 
 
 # --- through a real WebSocket ----------------------------------------------------------
@@ -531,7 +565,7 @@ async def test_garbage_frames_are_reported_and_not_fatal(
     make_source: MakeSource,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="dispatch_tui.server.source")
+    caplog.set_level(logging.WARNING, logger="dispatch_tui.server.sources")
     source = await make_source("deepgram", max_size=64 * 1024)
     valid = sample_frames("deepgram")[3]
     try:
