@@ -372,7 +372,7 @@ class _Feeds:
         if self.demo:
             relay.spawn(play_demo(relay.pipeline), "demo")
         if self.source is not None:
-            from dispatch_tui.server.sources import connect_source
+            from dispatch_tui.server.sources.upstream import connect_source
 
             relay.spawn(connect_source(relay, self.source, self.source_format), "source")
 

@@ -27,7 +27,7 @@ from dispatch_tui.server.agents.openai_agent import OpenAIAgent
 from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
-from dispatch_tui.server.sources import connect_source
+from dispatch_tui.server.sources.upstream import connect_source
 from tests.conftest import client, recv_event, recv_json, request
 from tests.test_openai_agent import FakeOpenAI, Reply, replies, server  # noqa: F401
 from tests.test_source import GARBAGE, FakeSource, fake_source, sample_frames  # noqa: F401

@@ -22,19 +22,11 @@ from dispatch_tui import backoff
 from dispatch_tui.cli import app
 from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.relay import Relay
-from dispatch_tui.server.sources import (
-    ADAPTERS,
-    SOURCE_FORMATS,
-    AutoAdapter,
-    OpenAIAdapter,
-    ProviderError,
-    SourceAdapter,
-    SourceFormatError,
-    UpstreamSource,
-    connect_source,
-    make_adapter,
-    redact_url,
-)
+from dispatch_tui.server.sources.auto import AutoAdapter
+from dispatch_tui.server.sources.base import ProviderError, SourceAdapter, SourceFormatError
+from dispatch_tui.server.sources.openai import OpenAIAdapter
+from dispatch_tui.server.sources.registry import ADAPTERS, SOURCE_FORMATS, make_adapter
+from dispatch_tui.server.sources.upstream import UpstreamSource, connect_source, redact_url
 from dispatch_tui.vocabulary import TranscriptSegment
 from tests.conftest import client, recv_event
 
