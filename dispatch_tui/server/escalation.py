@@ -21,6 +21,7 @@ from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.hub import Ack
 from dispatch_tui.server.journal import JournalError
+from dispatch_tui.server.tasks import start_task
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ class Escalator:
     def _due(self, advice: _Advice) -> None:
         del self._pending[advice.call_id]
         self._settled.add(advice.call_id)
-        task = asyncio.get_running_loop().create_task(self._escalate(advice))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        start_task(self._escalate(advice), f"escalate {advice.call_id}", self._tasks)
 
     async def _escalate(self, advice: _Advice) -> None:
         """Publish both notices; a store that is away loses them with a warning, never the task."""

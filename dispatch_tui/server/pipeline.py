@@ -21,6 +21,7 @@ from dispatch_tui.server.broker import BrokerUnavailable
 from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.escalation import Escalator
 from dispatch_tui.server.hub import Ack, Hub
+from dispatch_tui.server.tasks import start_task
 from dispatch_tui.vocabulary import TranscriptSegment
 
 logger = logging.getLogger(__name__)
@@ -147,9 +148,9 @@ class CallPipeline:
         if state.running is not None:
             state.pending = True
             return
-        state.running = asyncio.get_running_loop().create_task(self._advise(state))
-        self._tasks.add(state.running)
-        state.running.add_done_callback(self._tasks.discard)
+        state.running = start_task(
+            self._advise(state), f"advise {state.buffer.call_id}", self._tasks
+        )
 
     async def _advise(self, state: _CallState) -> None:
         assert self.agent is not None

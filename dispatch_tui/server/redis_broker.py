@@ -49,6 +49,7 @@ from dispatch_tui.server.broker import (
     Presence,
 )
 from dispatch_tui.server.journal import Journal
+from dispatch_tui.server.tasks import start_task
 
 logger = logging.getLogger(__name__)
 
@@ -191,10 +192,9 @@ class RedisBroker(Broker):
         except (redis.RedisError, OSError) as exc:
             await self._close_clients()
             raise BrokerError(f"cannot use Redis at {self.url}: {exc}") from None
-        loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._follow_log(), name="redis-log"),
-            loop.create_task(self._share_presence(), name="redis-presence"),
+            start_task(self._follow_log(), "redis-log"),
+            start_task(self._share_presence(), "redis-presence"),
         ]
         self._presence_wanted.set()
 

@@ -38,6 +38,7 @@ from dispatch_tui.server.hub import Hub, RateLimit, Session
 from dispatch_tui.server.journal import Journal, Retention
 from dispatch_tui.server.metrics import CONTENT_TYPE, RelayMetrics
 from dispatch_tui.server.pipeline import CallPipeline, PipelineSettings
+from dispatch_tui.server.tasks import start_task
 
 logger = logging.getLogger(__name__)
 redact.install()
@@ -148,14 +149,7 @@ class WebSocketOutbox:
 
     def close(self, session: Session, code: int, reason: str) -> None:
         connection: ServerConnection = session.transport
-        task = asyncio.get_running_loop().create_task(connection.close(code, reason))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("%s stopped: %r", task.get_name(), task.exception())
+        start_task(connection.close(code, reason), f"close {session.client_id}", self._closing)
 
 
 def format_address(remote: Any) -> str:
@@ -263,10 +257,7 @@ class Relay:
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run a feeder (upstream source, demo) until the relay stops."""
-        task = asyncio.get_running_loop().create_task(work, name=name)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        task.add_done_callback(_log_failure)
+        start_task(work, name, self._background)
 
     async def stop(self) -> None:
         """Close every client with 1001, then flush and close the journal."""
@@ -290,7 +281,6 @@ class Relay:
         flight: an idle connection costs no keepalive task of its own.
         """
         hub = self.hub
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
             for session in list(hub.sessions.values()):
@@ -298,9 +288,7 @@ class Relay:
                 if connection in self._pinging or connection.protocol.state is not State.OPEN:
                     continue
                 self._pinging.add(connection)
-                task = loop.create_task(self._ping(connection, timeout))
-                self._pings.add(task)
-                task.add_done_callback(self._pings.discard)
+                start_task(self._ping(connection, timeout), "keepalive ping", self._pings)
 
     async def _ping(self, connection: ServerConnection, timeout: float | None) -> None:
         try:

@@ -30,6 +30,7 @@ from dispatch_tui.server.sources.base import (
     SourceFormatError,
 )
 from dispatch_tui.server.sources.registry import make_adapter
+from dispatch_tui.server.tasks import start_task
 from dispatch_tui.untrusted import strip_controls
 from dispatch_tui.vocabulary import TranscriptSegment
 
@@ -150,9 +151,7 @@ class UpstreamSource:
     def start(self) -> asyncio.Task[None]:
         """Run in the background until :meth:`stop`."""
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self.run(), name=f"source {redact_url(self.url)}"
-            )
+            self._task = start_task(self.run(), f"source {redact_url(self.url)}")
         return self._task
 
     async def stop(self) -> None:
