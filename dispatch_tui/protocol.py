@@ -36,7 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ErrorCode(StrEnum):
-    """The error codes of PROTOCOL.md; the connection stays open after each."""
+    """The error codes of docs/protocol.md; the connection stays open after each."""
 
     BAD_JSON = "bad_json"
     BAD_MESSAGE = "bad_message"
@@ -333,7 +333,7 @@ class PatientSummary(BaseModel):
 
 
 class Suggestion(BaseModel):
-    """The agent's advice for a call, as PROTOCOL.md's "AI suggestion" shows it."""
+    """The agent's advice for a call, as the ``ai_suggestion`` event carries it."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -3,10 +3,10 @@
 * **The log** is one Redis Stream. A Lua script numbers a message (one shared
   counter) and appends it under the stream ID ``<seq>-0`` in one atomic step,
   so the log's order is ``seq`` order. Every relay reads the whole log from
-  its own cursor, delivers each entry to its clients and journals it; the
-  cursor is journaled with the entries, so a relay that was down or cut off
-  reads on from where it stopped. The stream is trimmed (``MAXLEN ~``) to the
-  journal's retention.
+  its own cursor and hands each entry to its hub, which delivers it to its
+  clients and journals it; the cursor is journaled with the entries, so a
+  relay that was down or cut off reads on from where it stopped. The stream
+  is trimmed (``MAXLEN ~``) to the journal's retention.
 * **``seq`` never goes back.** An epoch key tells a Redis that lost its data
   from one that kept it. Whenever a relay (re)connects it raises the counter
   to the highest ``seq`` it has seen, and past it by :data:`SEQ_GAP` when

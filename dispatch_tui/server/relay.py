@@ -476,7 +476,7 @@ async def run_until_signalled(
 ) -> None:
     """Serve until SIGINT or SIGTERM, then stop gracefully.
 
-    Prints the one startup line of CLI.md once connections are accepted.
+    Prints the startup line docs/cli.md promises once connections are accepted.
     """
     import signal
     import sys
