@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dispatch_tui.server.agents.base import Agent
 
-AGENT_KINDS = ("rules", "openai", "off")
+#: The agents that give advice; ``analyze`` takes one of these.
+ADVISING_AGENTS = ("rules", "openai")
+#: What ``serve --agent`` takes: an advising agent, or none.
+AGENT_KINDS = (*ADVISING_AGENTS, "off")
 
 
 def create_agent(kind: str, model: str | None = None) -> Agent | None:
