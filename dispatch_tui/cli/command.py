@@ -977,12 +977,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def main() -> None:
-    """Entry point of the ``dispatch`` command."""
-    app()
-
-
-if __name__ == "__main__":
-    main()
