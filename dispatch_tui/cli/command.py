@@ -7,12 +7,12 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
-from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dispatch_tui.cli.exit_codes import Exit, fail
 from dispatch_tui.server.settings import default
 
 if TYPE_CHECKING:
@@ -38,21 +38,6 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Emergency dispatch relay, console and scripting tools."""
-
-
-class Exit(IntEnum):
-    """Exit codes of CLI.md."""
-
-    OK = 0
-    REFUSED = 1
-    USAGE = 2
-    CONNECTION = 3
-
-
-def fail(code: Exit, message: str) -> NoReturn:
-    """One line on stderr, no traceback, and the contract's exit code."""
-    sys.stderr.write(f"dispatch: {message}\n")
-    raise typer.Exit(int(code))
 
 
 def _setup_logging(verbose: bool, log_format: str = "text") -> None:
