@@ -16,6 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "dispatch_tui"
 CONSOLE_SIDE = (
+    "advice_text.py",
     "app.py",
     "client.py",
     "console_state.py",

@@ -84,6 +84,7 @@ def suggestion_view(call_id: str, suggestion: dict[str, Any]) -> Panel:
     from rich.panel import Panel
     from rich.table import Table
 
+    from dispatch_tui.advice_text import add_advice_rows, incident_kind
     from dispatch_tui.untrusted import literal
 
     grid = Table.grid(padding=(0, 1))
@@ -91,14 +92,10 @@ def suggestion_view(call_id: str, suggestion: dict[str, Any]) -> Panel:
     grid.add_column()
     grid.add_row("where", literal(suggestion.get("location") or "unknown"))
     grid.add_row("what", literal(suggestion.get("summary") or ""))
-    for label, key in (("ask", "questions"), ("do", "instructions"), ("send", "units")):
-        for index, item in enumerate(suggestion.get(key) or []):
-            grid.add_row(label if index == 0 else "", literal(item))
-    for index, quote in enumerate(suggestion.get("evidence") or []):
-        grid.add_row("why" if index == 0 else "", literal(f"\u201c{quote}\u201d"))
+    add_advice_rows(grid, suggestion.get("questions") or [], suggestion)
     priority = suggestion.get("priority", 3)
     colour = {1: "red", 2: "yellow"}.get(priority, "cyan")
-    kind = str(suggestion.get("incident_type", "unknown")).replace("_", " ").upper()
+    kind = incident_kind(suggestion.get("incident_type", "unknown"))
     title = literal(f"P{priority} {kind} \u00b7 {call_id}", style=f"bold {colour}")
     return Panel(grid, title=title, title_align="left", border_style=colour)
 
