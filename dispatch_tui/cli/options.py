@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 DEFAULT_URL = "ws://localhost:8765"
-
-
 UrlOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -20,20 +18,14 @@ UrlOption = Annotated[
         show_default=DEFAULT_URL,
     ),
 ]
-
-
 TokenOption = Annotated[
     str | None,
     typer.Option("--token", envvar="DISPATCH_TOKEN", help="Access token.", show_default=False),
 ]
-
-
 NameOption = Annotated[
     str | None,
     typer.Option("--name", envvar="DISPATCH_NAME", help="Display name.", show_default=False),
 ]
-
-
 CaFileOption = Annotated[
     str | None,
     typer.Option(
@@ -43,6 +35,4 @@ CaFileOption = Annotated[
         show_default=False,
     ),
 ]
-
-
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
