@@ -1,5 +1,5 @@
 """``python -m dispatch_tui`` runs the ``dispatch`` command."""
 
-from dispatch_tui.cli import main
+from dispatch_tui.cli.command import main
 
 main()

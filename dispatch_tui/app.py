@@ -28,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from dispatch_tui import events as ev
+from dispatch_tui.cli.exit_codes import Exit
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
 from dispatch_tui.console_state import (
     Advice,
@@ -67,11 +68,6 @@ class ConsoleSettings(BaseModel):
     wait_for_relay: bool = False
     #: Seconds without a word from a unit before the board marks it stale.
     unit_stale_after: float = Field(default=300.0, gt=0)
-
-
-#: The CLI's exit codes for a console that could not start (CLI.md).
-EXIT_REFUSED = 1
-EXIT_CONNECTION = 3
 
 
 def utc_now() -> datetime:
@@ -277,15 +273,15 @@ class DispatchApp(App[None]):
                 await self.client.connect()
             except ConnectionFailed as exc:
                 if not self.settings.wait_for_relay:
-                    self.failure = (EXIT_CONNECTION, str(exc))
-                    self.exit(return_code=EXIT_CONNECTION)
+                    self.failure = (Exit.CONNECTION, str(exc))
+                    self.exit(return_code=Exit.CONNECTION)
                     return
                 self.state.detail = str(exc)
                 self.state.changed.add("status")
                 await asyncio.sleep(next(waits))
             except ClientError as exc:
-                self.failure = (EXIT_REFUSED, f"relay refused: {exc}")
-                self.exit(return_code=EXIT_REFUSED)
+                self.failure = (Exit.REFUSED, f"relay refused: {exc}")
+                self.exit(return_code=Exit.REFUSED)
                 return
         self.state.detail = None
         self._link_changed(LinkState.CONNECTED)

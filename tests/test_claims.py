@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from dispatch_tui import events as ev
-from dispatch_tui.cli import relay_settings
+from dispatch_tui.cli.serve import relay_settings
 from dispatch_tui.client import DispatchClient, LinkState
 from dispatch_tui.protocol import Suggestion
 from dispatch_tui.server.agents.rules import RulesAgent

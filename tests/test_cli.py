@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dispatch_tui.cli import app
+from dispatch_tui.cli.command import app
 from tests.conftest import RelayProcess
 
 runner = CliRunner()
@@ -208,7 +208,7 @@ def test_help_and_send_do_not_import_textual_or_openai() -> None:
     probe = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from dispatch_tui.cli import app\n"
+        "from dispatch_tui.cli.command import app\n"
         "CliRunner().invoke(app, ['--help'])\n"
         "CliRunner().invoke(app, ['send', '--url', 'ws://127.0.0.1:9', '--all', 'x'])\n"
         "heavy = [m for m in ('textual', 'openai') if m in sys.modules]\n"

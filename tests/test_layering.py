@@ -8,12 +8,15 @@ inside functions): none may reach ``dispatch_tui.server``.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "dispatch_tui"
 CONSOLE_SIDE = (
+    "advice_text.py",
     "app.py",
     "client.py",
     "console_state.py",
@@ -67,3 +70,18 @@ def test_the_rule_sees_lazy_and_relative_imports() -> None:
     assert "dispatch_tui.server.hub" in imported
     assert "dispatch_tui.server" in imported
     assert len(_modules()) > 10
+
+
+def test_loading_the_console_loads_neither_the_server_nor_the_cli_command() -> None:
+    """The console shares the CLI's exit codes; reading them must not load Typer or the relay."""
+    probe = (
+        "import sys\n"
+        "import dispatch_tui.app\n"
+        "heavy = ('typer', 'dispatch_tui.server', 'dispatch_tui.cli.command')\n"
+        "print(','.join(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -12,7 +12,7 @@ from typing import Any
 from typer.testing import CliRunner
 from websockets.asyncio.client import ClientConnection
 
-from dispatch_tui.cli import app
+from dispatch_tui.cli.command import app
 from tests.conftest import RelayProcess, client, recv_event, request
 
 COLLAPSE_CALL = {

@@ -19,7 +19,7 @@ from typer.main import get_command
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from dispatch_tui import backoff
-from dispatch_tui.cli import app
+from dispatch_tui.cli.command import app
 from dispatch_tui.server.calls import CallBuffer
 from dispatch_tui.server.relay import Relay
 from dispatch_tui.server.sources.auto import AutoAdapter

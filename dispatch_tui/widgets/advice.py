@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from rich.panel import Panel
@@ -10,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from dispatch_tui.advice_text import add_advice_rows, incident_kind
 from dispatch_tui.console_state import Advice, Call
 from dispatch_tui.floor import CallMarks
 from dispatch_tui.untrusted import literal
@@ -66,17 +66,8 @@ def advice_card(
     grid.add_row("where", literal(suggestion.get("location") or "unknown location"))
     if suggestion.get("summary"):
         grid.add_row("what", literal(suggestion["summary"]))
-    rows: Iterable[tuple[str, object]] = (
-        *(("ask", item) for item in questions),
-        *(("do", item) for item in suggestion.get("instructions") or []),
-        *(("send", item) for item in suggestion.get("units") or []),
-        *(("why", f"\u201c{item}\u201d") for item in suggestion.get("evidence") or []),
-    )
-    previous = ""
-    for label, item in rows:
-        grid.add_row(label if label != previous else "", literal(item))
-        previous = label
-    kind = str(suggestion.get("incident_type") or "unknown").replace("_", " ").upper()
+    add_advice_rows(grid, questions, suggestion)
+    kind = incident_kind(suggestion.get("incident_type") or "unknown")
     title = literal(f" P{advice.priority} {kind} ", f"{colour} reverse")
     title.append_text(literal(f" \u00b7 {advice.call_id} "))
     when = None
