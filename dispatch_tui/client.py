@@ -20,7 +20,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -30,6 +30,8 @@ from dispatch_tui import events as ev
 
 logger = logging.getLogger(__name__)
 redact.install()
+
+AnswerT = TypeVar("AnswerT", bound=ev.Event)
 
 _HISTORY_PAGE = 500
 _MAX_RECOVERY_PAGES = 20
@@ -43,6 +45,10 @@ class ConnectionFailed(ClientError):
     """The relay could not be reached, or the connection was lost."""
 
 
+class UnreadableReply(ConnectionFailed):
+    """The relay answered with something the protocol does not allow there."""
+
+
 class ServerRefused(ClientError):
     """The relay answered a request with ``error`` or refused the connection."""
 
@@ -50,6 +56,17 @@ class ServerRefused(ClientError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+def expect(reply: dict[str, Any], answer: type[AnswerT]) -> AnswerT:
+    """A reply read as the event it must be, or :class:`UnreadableReply`."""
+    event = ev.parse_event(reply)
+    if not isinstance(event, answer):
+        raise UnreadableReply(
+            f"the relay answered {str(reply.get('event'))[:64]!r} where "
+            f"{answer.event_name.value} was due, or sent it malformed"
+        )
+    return event
 
 
 class LinkState(StrEnum):

@@ -153,13 +153,27 @@ class RoomsList(Event):
     partial: bool | None = None
 
 
+class ClientEntry(BaseModel):
+    """One client of ``clients_list``: the seed's ``address`` and ``room`` first."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    address: str
+    #: The room it joined last.
+    room: str | None = None
+    rooms: list[str] = Field(default_factory=list)
+    name: str | None = None
+    client_id: str | None = None
+    role: str | None = None
+
+
 class ClientsList(Event):
-    """Connected clients over every relay (seed ``address`` and ``room`` first)."""
+    """Connected clients over every relay."""
 
     event_name = EventName.CLIENTS_LIST
     omitted_when_none = frozenset({"partial"})
 
-    clients: list[dict[str, Any]]
+    clients: list[ClientEntry]
     partial: bool | None = None
 
 

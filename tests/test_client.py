@@ -111,3 +111,15 @@ async def test_reconnects_and_resumes_what_was_sent_while_away(tmp_path: Path) -
     finally:
         await watcher.close()
         await relay.stop()
+
+
+def test_expect_reads_a_reply_as_its_event_or_says_what_came_instead() -> None:
+    from dispatch_tui import events as ev
+    from dispatch_tui.client import UnreadableReply, expect
+
+    reply = {"event": "rooms_list", "data": {"rooms": {"ops": 2}}, "id": "r1"}
+    assert expect(reply, ev.RoomsList).rooms == {"ops": 2}
+    with pytest.raises(UnreadableReply, match="'sent' where rooms_list was due"):
+        expect({"event": "sent", "data": {"recipients": 1, "seq": 2}}, ev.RoomsList)
+    with pytest.raises(UnreadableReply):
+        expect({"event": "rooms_list", "data": {"rooms": "not counts"}}, ev.RoomsList)

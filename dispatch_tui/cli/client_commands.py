@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from dispatch_tui import events as ev
 from dispatch_tui.cli.connection import deliver, relay_client, run_command
 from dispatch_tui.cli.exit_codes import Exit, fail
 from dispatch_tui.cli.options import CaFileOption, JsonOption, NameOption, TokenOption, UrlOption
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from dispatch_tui.app import ConsoleSettings
     from dispatch_tui.client import DispatchClient
     from dispatch_tui.recorded import RecordedCall
+
+ReplyT = TypeVar("ReplyT", bound=ev.Event)
 
 
 async def _one(body: Any) -> AsyncIterator[Any]:
@@ -87,6 +90,8 @@ def send(
     single = None if stream else _parse_message(message or "", as_json)
 
     async def work() -> None:
+        from dispatch_tui.client import expect
+
         async with relay_client(url, token, name, ca_file) as client:
             bodies = _stdin_messages(as_json) if stream else _one(single)
             async for body in bodies:
@@ -98,10 +103,10 @@ def send(
                 if as_json:
                     print_json(reply)
                 else:
-                    data = reply["data"]
+                    sent = expect(reply, ev.Sent)
                     target = "everyone" if room is None else room
                     sys.stdout.write(
-                        f"sent #{data['seq']} to {target} ({data['recipients']} recipients)\n"
+                        f"sent #{sent.seq} to {target} ({sent.recipients} recipients)\n"
                     )
                     sys.stdout.flush()
 
@@ -132,7 +137,7 @@ def listen(
             seen = 0
             greeting = True
             async for event in client.events():
-                if greeting and event.get("event") == "status":
+                if greeting and event.get("event") == ev.EventName.STATUS:
                     greeting = False
                     continue
                 greeting = False
@@ -154,7 +159,14 @@ def rooms(
     ca_file: CaFileOption = None,
 ) -> None:
     """List rooms with their member counts."""
-    _query(relay_client(url, token, name, ca_file), "list_rooms", {}, as_json, rooms_table)
+    _query(
+        relay_client(url, token, name, ca_file),
+        "list_rooms",
+        {},
+        as_json,
+        ev.RoomsList,
+        rooms_table,
+    )
 
 
 def clients(
@@ -167,7 +179,8 @@ def clients(
 ) -> None:
     """List connected clients."""
     data = {} if room is None else {"room_name": room}
-    _query(relay_client(url, token, name, ca_file), "list_clients", data, as_json, clients_table)
+    client = relay_client(url, token, name, ca_file)
+    _query(client, "list_clients", data, as_json, ev.ClientsList, clients_table)
 
 
 def _query(
@@ -175,17 +188,20 @@ def _query(
     event: str,
     data: dict[str, Any],
     as_json: bool,
-    render: Callable[[dict[str, Any]], RenderableType],
+    answer: type[ReplyT],
+    render: Callable[[ReplyT], RenderableType],
 ) -> None:
     """Ask the relay once; print the raw reply for scripts or a table for people."""
 
     async def work() -> None:
+        from dispatch_tui.client import expect
+
         async with client:
             reply = await client.request(event, data)
         if as_json:
             print_json(reply)
         else:
-            stdout_console().print(render(reply))
+            stdout_console().print(render(expect(reply, answer)))
 
     run_command(work())
 
@@ -205,15 +221,16 @@ def history(
     """Print stored messages."""
 
     async def work() -> None:
+        from dispatch_tui.client import expect
+
         async with relay_client(url, token, name, ca_file) as client:
-            reply = await client.history(room, since=since, limit=limit)
-        messages = reply["data"]["messages"]
+            page = expect(await client.history(room, since=since, limit=limit), ev.History)
         if as_json:
-            for message in messages:
+            for message in page.messages:
                 print_json(message)
             return
-        stdout_console().print(history_table(messages))
-        if reply["data"].get("has_more"):
+        stdout_console().print(history_table(page.messages))
+        if page.has_more:
             sys.stderr.write("(more messages: use --since or --limit)\n")
 
     run_command(work())

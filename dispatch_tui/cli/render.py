@@ -10,6 +10,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from dispatch_tui import events as ev
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.panel import Panel
@@ -29,31 +31,31 @@ def stdout_console() -> Console:
     return Console()
 
 
-def rooms_table(reply: dict[str, Any]) -> Table:
+def rooms_table(reply: ev.RoomsList) -> Table:
     """The ``list_rooms`` reply: each room and its member count, by name."""
     from rich.table import Table
 
     from dispatch_tui.untrusted import literal
 
     rendered = Table("room", "members")
-    for room_name, members in sorted(reply["data"]["rooms"].items()):
+    for room_name, members in sorted(reply.rooms.items()):
         rendered.add_row(literal(room_name), str(members))
     return rendered
 
 
-def clients_table(reply: dict[str, Any]) -> Table:
+def clients_table(reply: ev.ClientsList) -> Table:
     """The ``list_clients`` reply: each client's address, name, role and rooms."""
     from rich.table import Table
 
     from dispatch_tui.untrusted import literal
 
     rendered = Table("address", "name", "role", "rooms")
-    for entry in reply["data"]["clients"]:
+    for entry in reply.clients:
         rendered.add_row(
-            literal(entry.get("address")),
-            literal(entry.get("name") or ""),
-            literal(entry.get("role") or ""),
-            literal(", ".join(entry.get("rooms") or [])),
+            literal(entry.address),
+            literal(entry.name or ""),
+            literal(entry.role or ""),
+            literal(", ".join(entry.rooms)),
         )
     return rendered
 
@@ -66,17 +68,32 @@ def history_table(messages: list[dict[str, Any]]) -> Table:
 
     table = Table("seq", "time", "from", "event", "message")
     for message in messages:
-        data = message.get("data") or {}
-        body = data.get("message", data.get("text", data.get("suggestion")))
+        seq, ts, who, body = _stored_row(ev.parse_event(message))
         shown = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
         table.add_row(
-            str(data.get("seq", "")),
-            str(data.get("ts", "")),
-            literal(data.get("name") or data.get("from") or data.get("call_id") or ""),
-            literal(message.get("event", "")),
+            "" if seq is None else str(seq),
+            ts or "",
+            literal(who),
+            literal(str(message.get("event", ""))),
             literal(shown),
         )
     return table
+
+
+def _stored_row(event: ev.Event | None) -> tuple[int | None, str | None, str, Any]:
+    """A stored event's seq, time, who it is from (or the call) and its body."""
+    match event:
+        case ev.ClientMessage():
+            return event.seq, event.ts, event.name or event.sender, event.message
+        case ev.Transcript():
+            return event.seq, event.ts, event.call_id, event.text
+        case ev.AiSuggestion():
+            return event.seq, event.ts, event.call_id, event.suggestion
+        case ev.CallClaimed() | ev.AdviceAcknowledged():
+            return event.seq, event.ts, event.name or event.sender or event.call_id, None
+        case ev.AdviceEscalated():
+            return event.seq, event.ts, event.call_id, None
+    return None, None, "", None
 
 
 def suggestion_view(call_id: str, suggestion: dict[str, Any]) -> Panel:
@@ -100,16 +117,14 @@ def suggestion_view(call_id: str, suggestion: dict[str, Any]) -> Panel:
     return Panel(grid, title=title, title_align="left", border_style=colour)
 
 
-def show_event(event: dict[str, Any]) -> None:
+def show_event(frame: dict[str, Any]) -> None:
     """One line per transcript, a card per suggestion, for people watching."""
     from dispatch_tui.untrusted import literal
 
-    data = event.get("data") or {}
-    kind = event.get("event")
-    if kind == "transcript" and data.get("is_final"):
-        line = literal(f"{data.get('call_id')}  {data.get('speaker') or '?':>10}  ", "dim")
-        line.append_text(literal(data.get("text", "")))
-        stdout_console().print(line)
-    elif kind == "ai_suggestion":
-        card = suggestion_view(str(data.get("call_id")), data.get("suggestion") or {})
-        stdout_console().print(card)
+    match ev.parse_event(frame):
+        case ev.Transcript(is_final=True) as fragment:
+            line = literal(f"{fragment.call_id}  {fragment.speaker or '?':>10}  ", "dim")
+            line.append_text(literal(fragment.text))
+            stdout_console().print(line)
+        case ev.AiSuggestion() as advice:
+            stdout_console().print(suggestion_view(advice.call_id, advice.suggestion))

@@ -331,7 +331,7 @@ class Hub:
 
     def presence(self) -> Presence:
         """This relay's clients and room counts, for the other relays."""
-        clients = {s.client_id: _client_entry(s) for s in self.sessions.values()}
+        clients = {s.client_id: _client_entry(s).model_dump() for s in self.sessions.values()}
         return Presence(clients, self._local_room_counts())
 
     def journal_failed(self, reason: str) -> None:
@@ -517,7 +517,7 @@ class Hub:
         remote = await self.broker.remote_presence()
         for presence in remote or ():
             clients.extend(
-                entry
+                ev.ClientEntry.model_validate(entry)
                 for entry in presence.clients.values()
                 if data.room_name is None or data.room_name in entry.get("rooms", ())
             )
@@ -619,16 +619,16 @@ class Hub:
 _CLOSE_REASONS = {"rate limit exceeded": "rate_limit", "credentials revoked": "revoked"}
 
 
-def _client_entry(session: Session) -> dict[str, Any]:
+def _client_entry(session: Session) -> ev.ClientEntry:
     """One ``clients_list`` entry: the seed's ``address`` and ``room``, extensions after."""
-    return {
-        "address": session.address,
-        "room": session.latest_room,
-        "rooms": list(session.rooms),
-        "name": session.name,
-        "client_id": session.client_id,
-        "role": session.role.name,
-    }
+    return ev.ClientEntry(
+        address=session.address,
+        room=session.latest_room,
+        rooms=list(session.rooms),
+        name=session.name,
+        client_id=session.client_id,
+        role=session.role.name,
+    )
 
 
 def _acknowledged_advice(payload: bytes) -> ev.AdviceAcknowledged | None:
