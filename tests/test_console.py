@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.color import Color, ColorTriplet
 from textual.command import CommandList, CommandPalette
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Input
 from textual.widgets.option_list import OptionDoesNotExist
 from websockets.asyncio.client import ClientConnection
@@ -24,6 +27,7 @@ from dispatch_tui.widgets.advice import AdviceCard
 from dispatch_tui.widgets.calls import CallCard
 from dispatch_tui.widgets.chat import ChatLog
 from dispatch_tui.widgets.rooms import RoomList
+from dispatch_tui.widgets.status import StatusBar
 from tests.conftest import client, recv_event, request
 from tests.console_helpers import (
     chat_text,
@@ -266,6 +270,36 @@ async def test_chat_with_markup_and_escapes_is_shown_literally(relay: Relay) -> 
             for style in styles
         )
         assert "\x1b" not in app.export_screenshot()
+
+
+def painted_colour(widget: Widget, text: str) -> ColorTriplet | None:
+    """The colour the widget paints ``text`` in, or None while it is not on the widget."""
+    for strip in widget.render_lines(Region(0, 0, *widget.outer_size)):
+        for segment in strip:
+            if text in segment.text and segment.style and segment.style.color:
+                return segment.style.color.get_truecolor()
+    return None
+
+
+async def test_the_status_bar_shows_the_source_state_the_relay_sends(relay: Relay) -> None:
+    """``reconnecting`` (no calls come) is red, ``off`` dim, ``connected`` like the rest."""
+    app = console_app(relay.url)
+    async with running(app) as pilot:
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: painted_colour(bar, "source: off"), "the relay's status")
+        plain = painted_colour(bar, "agent: ")
+        red = Color.parse("red").get_truecolor(app.ansi_theme)
+        off = painted_colour(bar, "source: off")
+        assert plain is not None and off is not None
+        assert sum(off) < sum(plain), f"off is dim: {off} against {plain}"
+
+        relay.hub.set_status(source="reconnecting", detail="connection refused")
+        await until(pilot, lambda: painted_colour(bar, "source: reconnecting"), "reconnecting")
+        assert painted_colour(bar, "source: reconnecting") == red
+
+        relay.hub.set_status(source="connected", detail=None)
+        await until(pilot, lambda: painted_colour(bar, "source: connected"), "the source back")
+        assert painted_colour(bar, "source: connected") == plain
 
 
 def test_settings_reject_nonsense() -> None:

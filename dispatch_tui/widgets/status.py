@@ -17,6 +17,11 @@ _LINK_STYLES = {
     LinkState.CLOSED: "red",
 }
 
+#: The transcription source as the relay's ``status`` event reports it (docs/protocol.md):
+#: a source that is reconnecting brings no calls, so it stands out; one switched off is dim.
+#: ``connected``, and ``none`` before the first ``status``, are shown plain.
+_SOURCE_STYLES: dict[str, str] = {"reconnecting": "red", "off": "dim"}
+
 
 def status_line(
     url: str,
@@ -33,7 +38,7 @@ def status_line(
         line.append_text(literal(f" \u00b7 {name}"))
     line.append("   \u25cf ", style=_LINK_STYLES[link])
     line.append(str(link), style=_LINK_STYLES[link])
-    line.append_text(literal(f"   source: {source}", "red" if source == "reconnecting" else ""))
+    line.append_text(literal(f"   source: {source}", _SOURCE_STYLES.get(source, "")))
     line.append_text(literal(f"   agent: {agent}", "red" if agent == "error" else ""))
     if detail:
         line.append_text(literal(f" ({detail})", "dim"))
