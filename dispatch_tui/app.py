@@ -24,7 +24,6 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.notifications import SeverityLevel
-from textual.timer import Timer
 from textual.widgets import Input
 
 from dispatch_tui import events as ev
@@ -144,7 +143,6 @@ class DispatchApp(App[None]):
         self._next_pane = itertools.cycle(PANE_GROUPS)
         #: The latest notifications, newest last, as shown on the notice line.
         self.notices: list[str] = []
-        self._notice_timer: Timer | None = None
         client.on_state = self._link_changed
 
     @property
@@ -243,12 +241,7 @@ class DispatchApp(App[None]):
         del self.notices[:-_NOTICES_KEPT]
         if not self.is_running or not hasattr(self, "_main"):
             return
-        self.main.notice.show(text, severity, self.clock())
-        if self._notice_timer is not None:
-            self._notice_timer.stop()  # an older notice's timer must not clear this one
-        self._notice_timer = self.set_timer(
-            timeout or _NOTICE_SECONDS, self.main.notice.clear_notice
-        )
+        self.main.notice.show(text, severity, self.clock(), timeout)
 
     def _tick(self) -> None:
         if self.state.calls:
@@ -690,8 +683,6 @@ _YOUNG_THRESHOLD = 10_000
 
 #: How long after a key the panes wait, and for at most how many ticks in a row.
 _KEY_FIRST = 0.05
-#: How long a notification stays on the notice line, unless it says otherwise.
-_NOTICE_SECONDS = 10.0
 _NOTICES_KEPT = 50
 
 

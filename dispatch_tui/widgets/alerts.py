@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import Static
 
 from dispatch_tui.floor import Alert
 from dispatch_tui.untrusted import literal
 
 SEVERITY_STYLES = {"information": "", "warning": "bold yellow", "error": "bold red"}
+#: How long a notice stays on the line, unless its notification says otherwise.
+NOTICE_SECONDS = 10.0
 
 
 def alert_text(alert: Alert, waiting: int) -> Text:
@@ -36,10 +39,16 @@ class AlertBanner(Static):
 class NoticeLine(Static):
     """The console's notifications, one line above the keys, instead of toasts over the panes."""
 
-    def show(self, message: str, severity: str, when: datetime) -> None:
+    _clear_timer: Timer | None = None
+
+    def show(self, message: str, severity: str, when: datetime, timeout: float | None) -> None:
+        """Show ``message`` for ``timeout`` seconds (by default :data:`NOTICE_SECONDS`)."""
         text = literal(f"{when.astimezone():%H:%M:%S} ", "dim")
         text.append_text(literal(message, SEVERITY_STYLES.get(severity, "")))
         self.update(text)
+        if self._clear_timer is not None:
+            self._clear_timer.stop()  # an older notice's timer must not clear this one
+        self._clear_timer = self.set_timer(timeout or NOTICE_SECONDS, self.clear_notice)
 
     def clear_notice(self) -> None:
         self.update("")
