@@ -21,14 +21,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from textual import events, work
 from textual.app import App
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.content import Content
 from textual.notifications import SeverityLevel
 
 from dispatch_tui.cli.exit_codes import Exit
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
 from dispatch_tui.console_state import ConsoleState
-from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen, PaletteCommand
+from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen
+from dispatch_tui.screens.palette import ConsoleCommands
 from dispatch_tui.untrusted import strip_controls
 
 
@@ -54,25 +53,6 @@ class ConsoleSettings(BaseModel):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class ConsoleCommands(Provider):
-    """Palette entries for rooms and messages; titles are plain text, never markup."""
-
-    def _commands(self) -> list[PaletteCommand]:
-        app = self.app
-        return app.main.palette_commands() if isinstance(app, DispatchApp) else []
-
-    async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, Content(title), callback, text=title, help=help_text)
 
 
 class DispatchApp(App[None]):

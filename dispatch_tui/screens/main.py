@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -52,9 +51,6 @@ PANE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"advice"}),
 )
 ALL_PANES = frozenset().union(*PANE_GROUPS)
-
-#: A palette entry: its title, its help line and what choosing it does.
-PaletteCommand = tuple[str, str, Callable[[], Any]]
 
 GAP_TEXT = (
     "Reconnected, but the messages sent while the console was away could not all be "
@@ -532,45 +528,6 @@ class MainScreen(Screen[None]):
             return
         self.state.changed.add("alerts")
         self.notify(f"acknowledged the alert from {alert.sender}", markup=False)
-
-    def palette_commands(self) -> list[PaletteCommand]:
-        """What the command palette offers, rooms included by name."""
-        commands: list[PaletteCommand] = [
-            ("Join room…", "join a room by name", self.action_join_room),
-            ("Leave room", "leave the room shown in the prompt", self.action_leave_room),
-            ("Broadcast to all…", "send a message to every client", self.action_broadcast),
-            ("List clients", "everyone connected to the relay", self.action_list_clients),
-            (
-                "Most urgent room",
-                "open the room with the most urgent traffic",
-                self.action_most_urgent,
-            ),
-            ("Units board", "show or hide the units board", self.action_toggle_units),
-            ("Search…", "search chat and transcripts", self.action_search),
-            ("Take call…", "claim a call for yourself", self.action_take_call),
-            ("Acknowledge P1…", "acknowledge priority-1 advice", self.action_acknowledge_advice),
-            ("Assign unit…", "send a unit to a call", self.action_assign_unit),
-            ("Send emergency alert…", "an alert to every client", self.action_send_alert),
-            ("Acknowledge alert", "take the alert off the banner", self.action_acknowledge_alert),
-        ]
-        for room in sorted(self.state.rooms.values(), key=lambda room: room.name):
-            if room.name != self.state.selected:
-                commands.append(
-                    (
-                        f"Switch to {room.name}",
-                        "open this room's chat",
-                        partial(self.switch_to, room.name),
-                    )
-                )
-            if room.joined:
-                commands.append(
-                    (
-                        f"Leave {room.name}",
-                        "stop receiving this room",
-                        partial(self.leave, room.name),
-                    )
-                )
-        return commands
 
 
 def call_choice(call: Call, state: ConsoleState) -> Text:
