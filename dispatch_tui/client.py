@@ -256,25 +256,34 @@ class DispatchClient:
             self._track(answer)
         return reply
 
-    async def join(self, room: str) -> dict[str, Any]:
-        reply = await self.request("join_room", {"room_name": room})
+    async def join(self, room: str) -> ev.RoomJoined:
+        """Join a room; it is joined again after every reconnect."""
+        reply = expect(await self.request("join_room", {"room_name": room}), ev.RoomJoined)
         self.rooms[room] = None
         return reply
 
-    async def leave(self, room: str) -> dict[str, Any]:
-        reply = await self.request("leave_room", {"room_name": room})
+    async def leave(self, room: str) -> ev.RoomLeft:
+        reply = expect(await self.request("leave_room", {"room_name": room}), ev.RoomLeft)
         self.rooms.pop(room, None)
         return reply
 
-    async def send_to_room(self, room: str, message: Any) -> dict[str, Any]:
-        return await self.request("send_to_room", {"room_name": room, "message": message})
+    async def send_to_room(self, room: str, message: Any) -> ev.Sent:
+        reply = await self.request("send_to_room", {"room_name": room, "message": message})
+        return expect(reply, ev.Sent)
 
-    async def send_to_all(self, message: Any) -> dict[str, Any]:
-        return await self.request("send_to_all", {"message": message})
+    async def send_to_all(self, message: Any) -> ev.Sent:
+        return expect(await self.request("send_to_all", {"message": message}), ev.Sent)
+
+    async def list_rooms(self) -> ev.RoomsList:
+        return expect(await self.request("list_rooms"), ev.RoomsList)
+
+    async def list_clients(self, room: str | None = None) -> ev.ClientsList:
+        data = None if room is None else {"room_name": room}
+        return expect(await self.request("list_clients", data), ev.ClientsList)
 
     async def history(
         self, room: str | None = None, since: int | None = None, limit: int | None = None
-    ) -> dict[str, Any]:
+    ) -> ev.History:
         data: dict[str, Any] = {}
         if room is not None:
             data["room_name"] = room
@@ -282,7 +291,7 @@ class DispatchClient:
             data["since"] = since
         if limit is not None:
             data["limit"] = limit
-        return await self.request("history", data)
+        return expect(await self.request("history", data), ev.History)
 
     def _advance(self) -> None:
         self._current = (self._current + 1) % len(self.urls)
@@ -433,12 +442,11 @@ class DispatchClient:
     async def _replay(self, stream: str | None) -> bool:
         since = self.last_seq.get(stream, 0)
         for _ in range(_MAX_RECOVERY_PAGES):
-            reply = await self.history(stream, since=since, limit=_HISTORY_PAGE)
-            data = reply.get("data") or {}
-            for event in data.get("messages", []):
+            page = await self.history(stream, since=since, limit=_HISTORY_PAGE)
+            for event in page.messages:
                 self._emit(event)
             since = self.last_seq.get(stream, since)
-            if not data.get("has_more"):
+            if not page.has_more:
                 return True
         return False
 

@@ -363,14 +363,12 @@ class ConsoleState:
             room.urgent = urgency if room.urgent is None else min(room.urgent, urgency)
         self.changed.add("rooms")
 
-    def set_members(self, rooms: object) -> None:
+    def set_members(self, rooms: dict[str, int]) -> None:
         """Member counts from ``rooms_list``; rooms gone empty drop to 0."""
-        if not isinstance(rooms, dict):
-            return
         for room in self.rooms.values():
             room.members = 0
         for name, members in rooms.items():
-            self.room(str(name)).members = _int(members)
+            self.room(name).members = members
         self.changed.add("rooms")
 
     def select(self, name: str) -> Room:
@@ -443,7 +441,3 @@ def search(state: ConsoleState, query: str, room: str | None = None) -> list[Mat
                     matches.append(Match(turn.when, who, turn.text, call_id=call.call_id))
     matches.sort(key=lambda match: match.when or _NEVER, reverse=True)
     return matches
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -37,8 +37,8 @@ async def test_request_reply_by_id_and_events(relay: Relay) -> None:
         assert a.welcome is not None and a.welcome.address
         await b.join("ops")
         replies = await asyncio.gather(*(a.send_to_room("ops", n) for n in range(5)))
-        assert [r["event"] for r in replies] == ["sent"] * 5
-        assert len({r["data"]["seq"] for r in replies}) == 5
+        assert [r.event_name for r in replies] == ["sent"] * 5
+        assert len({r.seq for r in replies}) == 5
         received = [await next_event(b, "client_message") for _ in range(5)]
         assert [m["data"]["message"] for m in received] == list(range(5))
         assert received[0]["data"]["name"] == "Dispatcher 3"

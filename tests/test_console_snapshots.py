@@ -19,6 +19,7 @@ from textual.widgets import Input
 
 from dispatch_tui.app import ConsoleSettings, DispatchApp
 from dispatch_tui.client import DispatchClient, LinkState
+from dispatch_tui.events import ClientEntry
 
 SIZE = (160, 48)
 URL = "ws://relay.example:8765"
@@ -336,10 +337,10 @@ def live_console(notes: list[str], extra: tuple[dict[str, Any], ...] = ()) -> Ru
         app._link_changed(LinkState.CONNECTED)
         app.main.show_clients(
             [
-                {"name": "Dispatcher 3", "role": "console"},
-                {"name": "Medic 7", "role": "client"},
-                {"name": "Sup. Lee", "role": "client"},
-                {"address": "127.0.0.1:5003", "role": "client"},
+                ClientEntry(address="127.0.0.1:1", name="Dispatcher 3", role="console"),
+                ClientEntry(address="127.0.0.1:1", name="Medic 7", role="client"),
+                ClientEntry(address="127.0.0.1:1", name="Sup. Lee", role="client"),
+                ClientEntry(address="127.0.0.1:5003", role="client"),
             ]
         )
         for event in (*EVENTS, *extra):

@@ -309,7 +309,7 @@ async def test_send_from_stdin_resends_the_unacked_line_on_the_next_relay(
 
     async with DispatchClient(b.url) as reader:
         stored = await reader.history("ops", limit=1000)
-    on_b = [message["data"]["message"] for message in stored["data"]["messages"]]
+    on_b = [message["data"]["message"] for message in stored.messages]
     # What a acknowledged stays there; b has the rest, beginning with the line
     # whose acknowledgement a never sent.
     assert 0 < len(on_b) < len(lines)

@@ -148,7 +148,7 @@ async def test_same_suggestion_is_not_sent_twice(
         await relay.pipeline.drain()
         assert len(agent.reads) == 3
         history = await watcher.history(None, since=0)
-        kinds = [m["event"] for m in history["data"]["messages"]]
+        kinds = [m["event"] for m in history.messages]
         assert kinds.count("ai_suggestion") == 2
 
 
@@ -176,7 +176,7 @@ async def test_publish_transcript_is_acked_journaled_and_routed(tmp_path: Path) 
             assert event["data"]["text"] == "hello"
             # Routed to the room: its history has it, the outsider never got it.
             history = await outsider.history("calls", since=0)
-            assert [m["data"]["text"] for m in history["data"]["messages"]] == ["hello"]
+            assert [m["data"]["text"] for m in history.messages] == ["hello"]
             queued = list(outsider._events._queue)  # type: ignore[attr-defined]
             assert not [e for e in queued if e and e["event"] == "transcript"]
     finally:

@@ -297,7 +297,7 @@ async def test_tls_with_a_certificate_made_by_the_test(tmp_path: Path) -> None:
         trusting = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
         async with DispatchClient(relay.url, ssl_context=trusting) as dispatch:
             reply = await dispatch.join("dispatch_center")
-            assert reply["data"]["room_name"] == "dispatch_center"
+            assert reply.room_name == "dispatch_center"
         base = [sys.executable, "-m", "dispatch_tui", "rooms", "--url", relay.url, "--json"]
         trusted = await asyncio.to_thread(
             subprocess.run,

@@ -221,10 +221,9 @@ def history(
     """Print stored messages."""
 
     async def work() -> None:
-        from dispatch_tui.client import expect
 
         async with relay_client(url, token, name, ca_file) as client:
-            page = expect(await client.history(room, since=since, limit=limit), ev.History)
+            page = await client.history(room, since=since, limit=limit)
         if as_json:
             for message in page.messages:
                 print_json(message)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from dispatch_tui.events import ClientEntry
 from dispatch_tui.untrusted import literal
 
 
@@ -19,7 +20,7 @@ class ClientsScreen(ModalScreen[None]):
     CSS_PATH = "clients.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close")]
 
-    def __init__(self, clients: list[dict[str, Any]]) -> None:
+    def __init__(self, clients: list[ClientEntry]) -> None:
         super().__init__()
         self.clients = clients
 
@@ -32,12 +33,11 @@ class ClientsScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("name", "role", "address", "rooms")
         for client in self.clients:
-            rooms = client.get("rooms") or []
             table.add_row(
-                literal(client.get("name") or "-"),
-                literal(client.get("role") or "-"),
-                literal(client.get("address") or "?"),
-                literal(", ".join(str(room) for room in rooms) or "-"),
+                literal(client.name or "-"),
+                literal(client.role or "-"),
+                literal(client.address or "?"),
+                literal(", ".join(client.rooms) or "-"),
             )
         table.focus()
 

@@ -204,25 +204,23 @@ class MainScreen(Screen[None]):
         """A notification on the line above the keys: a toast would cover a pane."""
         self.notice.show(text, severity, self.clock(), timeout)
 
-    def show_clients(self, clients: list[dict[str, object]]) -> None:
+    def show_clients(self, clients: list[ev.ClientEntry]) -> None:
         text = Text()
         for client in clients:
             if text:
                 text.append("\n")
-            text.append_text(literal(str(client.get("name") or client.get("address")), "bold"))
-            role = client.get("role")
+            text.append_text(literal(client.name or client.address, "bold"))
+            role = client.role
             if role and role != OPEN_ROLE_NAME:
                 text.append_text(literal(f"  {role}", "dim"))
         self.clients.update(text or Text("nobody else", style="dim"))
 
     async def refresh_members(self) -> None:
         """Member counts of every room, and who is in the open one."""
-        reply = await self.client.request("list_rooms")
-        self.state.set_members((reply.get("data") or {}).get("rooms"))
+        self.state.set_members((await self.client.list_rooms()).rooms)
         if self.state.selected is not None:
-            reply = await self.client.request("list_clients", {"room_name": self.state.selected})
-            clients = (reply.get("data") or {}).get("clients") or []
-            self.show_clients([c for c in clients if isinstance(c, dict)])
+            listed = await self.client.list_clients(self.state.selected)
+            self.show_clients(listed.clients)
 
     async def join_rooms(self, room_names: tuple[str, ...]) -> None:
         """Join the rooms the console starts in, and open the first."""
@@ -237,7 +235,7 @@ class MainScreen(Screen[None]):
             return
         room = self.state.room(room_name)
         room.joined = True
-        room.members = int((reply.get("data") or {}).get("clients") or room.members)
+        room.members = reply.clients
         if room_name not in self._history_loaded:
             # Every joined room's recent history, so the units board fills from all of them.
             with contextlib.suppress(ClientError):
@@ -261,13 +259,11 @@ class MainScreen(Screen[None]):
     async def _load_history(self, room_name: str) -> None:
         if not self.history_lines:
             return
-        reply = await self.client.history(room_name, limit=self.history_lines)
+        page = await self.client.history(room_name, limit=self.history_lines)
         self._history_loaded.add(room_name)
-        page = ev.parse_event(reply)
-        if isinstance(page, ev.History):
-            welcome = self.client.welcome
-            own_id = None if welcome is None else welcome.client_id
-            self.state.load_history(room_name, page, own_id, self.clock())
+        welcome = self.client.welcome
+        own_id = None if welcome is None else welcome.client_id
+        self.state.load_history(room_name, page, own_id, self.clock())
 
     @work(group="rooms")
     async def switch_to(self, room_name: str) -> None:
@@ -328,12 +324,11 @@ class MainScreen(Screen[None]):
     @work(group="clients")
     async def action_list_clients(self) -> None:
         try:
-            reply = await self.client.request("list_clients")
+            listed = await self.client.list_clients()
         except ClientError as exc:
             self.notify(f"could not list clients: {exc}", severity="error", markup=False)
             return
-        clients = (reply.get("data") or {}).get("clients") or []
-        await self.app.push_screen_wait(ClientsScreen([c for c in clients if isinstance(c, dict)]))
+        await self.app.push_screen_wait(ClientsScreen(listed.clients))
 
     @work(group="broadcast")
     async def action_broadcast(self) -> None:
@@ -352,19 +347,16 @@ class MainScreen(Screen[None]):
             self.notify("broadcast cancelled: nothing was sent")
             return
         try:
-            reply = await self.client.send_to_all(text)
+            sent = await self.client.send_to_all(text)
         except ClientError as exc:
             self.notify(f"broadcast not sent: {exc}", severity="error", markup=False)
             return
         if field.value.strip() == text:
             field.value = ""
-        data = reply.get("data") or {}
         self.state.add_broadcast(
-            ChatLine(
-                self.clock(), "you", text, own=True, broadcast=True, seq=int(data.get("seq") or 0)
-            )
+            ChatLine(self.clock(), "you", text, own=True, broadcast=True, seq=sent.seq)
         )
-        self.notify(f"broadcast sent to {data.get('recipients', 0)} clients")
+        self.notify(f"broadcast sent to {sent.recipients} clients")
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter sends the typed line to the open room; an unsent line stays in the input."""
@@ -379,13 +371,12 @@ class MainScreen(Screen[None]):
             return
         event.input.value = ""
         try:
-            reply = await self.client.send_to_room(room_name, text)
+            sent = await self.client.send_to_room(room_name, text)
         except ClientError as exc:
             event.input.value = text
             self.notify(f"not sent to {room_name}: {exc}", severity="error", markup=False)
             return
-        seq = int((reply.get("data") or {}).get("seq") or 0)
-        self.state.add_chat(room_name, ChatLine(self.clock(), "you", text, own=True, seq=seq))
+        self.state.add_chat(room_name, ChatLine(self.clock(), "you", text, own=True, seq=sent.seq))
 
     def on_room_list_chosen(self, message: RoomList.Chosen) -> None:
         self.switch_to(message.room)
@@ -514,12 +505,11 @@ class MainScreen(Screen[None]):
             return
         alert = {"type": ALERT, "priority": "high", "message": text}
         try:
-            reply = await self.client.send_to_all(alert)
+            sent = await self.client.send_to_all(alert)
         except ClientError as exc:
             self.notify(f"alert not sent: {exc}", severity="error", markup=False)
             return
-        recipients = (reply.get("data") or {}).get("recipients", 0)
-        self.notify(f"emergency alert sent to {recipients} clients")
+        self.notify(f"emergency alert sent to {sent.recipients} clients")
 
     def action_acknowledge_alert(self) -> None:
         alert = self.state.floor.acknowledge_alert()
