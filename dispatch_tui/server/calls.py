@@ -1,10 +1,10 @@
-"""Live calls: one transcript model for every source, and per-call buffering.
+"""Live calls: the fragments of one call buffered into clean text.
 
 Sources (upstream speech-to-text adapters, ``publish_transcript``, replays, the
-demo) all produce :class:`TranscriptSegment`. A :class:`CallBuffer` turns the
-fragments of one call into clean text: an interim fragment replaces the
-previous interim of its segment, and repeated or overlapping finals are merged
-rather than shown twice.
+demo) all produce :class:`~dispatch_tui.vocabulary.TranscriptSegment`. A
+:class:`CallBuffer` turns the fragments of one call into clean text: an
+interim fragment replaces the previous interim of its segment, and repeated
+or overlapping finals are merged rather than shown twice.
 """
 
 from __future__ import annotations
