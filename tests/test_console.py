@@ -126,7 +126,8 @@ async def test_advice_card_shows_its_fields_and_a_p1_rings_once(relay: Relay) ->
 async def test_switching_rooms_shows_that_rooms_chat_and_clears_unread(relay: Relay) -> None:
     app = console_app(relay.url, rooms=("dispatch_center", "field_ops"))
     async with running(app) as pilot, client(relay.url) as unit:
-        await until(pilot, lambda: app.state.rooms["field_ops"].joined, "field_ops joined")
+        joined = app.state.rooms
+        await until(pilot, lambda: "field_ops" in joined and joined["field_ops"].joined, "joined")
         await say(unit, "Unit 23", "field_ops", "urgent: need backup at the bridge")
         room_list = app.screen.query_one(RoomList)
         await until(pilot, lambda: app.state.rooms["field_ops"].unread == 1, "an unread message")
