@@ -425,36 +425,32 @@ class Hub:
     async def _send_to_all(self, session: Session, data: p.SendToAll, request: p.Request) -> None:
         if not session.role.broadcast:
             raise _forbidden(session, "send to all", request)
-        await self.publish(
-            lambda seq, ts: ev.ClientMessage(
-                sender=session.address,
-                message=data.message,
-                broadcast=True,
-                name=session.name,
-                client_id=session.client_id,
-                seq=seq,
-                ts=ts,
-            ),
-            room=None,
-            exclude=session.client_id,
-            ack=self._ack(session, request, {"broadcast": True}),
-        )
+        await self._publish_chat(session, request, data.message, None)
 
     async def _send_to_room(self, session: Session, data: p.SendToRoom, request: p.Request) -> None:
         self._check_room(session, data.room_name, request)
+        await self._publish_chat(session, request, data.message, data.room_name)
+
+    async def _publish_chat(
+        self, session: Session, request: p.Request, message: Any, room: str | None
+    ) -> None:
+        """A ``client_message`` to a room's other members, or (``room`` None) to everyone else."""
+        broadcast = True if room is None else None
+        where: dict[str, Any] = {"broadcast": True} if room is None else {"room": room}
         await self.publish(
             lambda seq, ts: ev.ClientMessage(
                 sender=session.address,
-                message=data.message,
-                room=data.room_name,
+                message=message,
+                broadcast=broadcast,
+                room=room,
                 name=session.name,
                 client_id=session.client_id,
                 seq=seq,
                 ts=ts,
             ),
-            room=data.room_name,
+            room=room,
             exclude=session.client_id,
-            ack=self._ack(session, request, {"room": data.room_name}),
+            ack=self._ack(session, request, where),
         )
 
     async def _join_room(self, session: Session, data: p.JoinRoom, request: p.Request) -> None:
