@@ -178,6 +178,25 @@ async def test_enter_sends_chat_to_the_selected_room(relay: Relay) -> None:
         assert app.screen.query_one("#message", Input).value == ""
 
 
+async def test_typing_repaints_the_line_without_laying_the_screen_out(relay: Relay) -> None:
+    """A keystroke costs a repaint of the input, not a layout of every pane; long text scrolls."""
+    app = console_app(relay.url)
+    async with running(app) as pilot:
+        field = app.screen.query_one("#message", Input)
+        field.focus()
+        words = " ".join(f"word{n}" for n in range(25))
+        await pilot.press(words[0])
+        await pilot.pause()
+        layouts = field._layout_updates  # how often the input asked for a layout
+        await pilot.press(*words[1:])
+        await pilot.pause()
+        assert field.value == words
+        # Once at most, when the text first outgrows the line (Textual's plain input: every key).
+        assert field._layout_updates - layouts <= 1, "typing laid the screen out per key"
+        await until(pilot, lambda: "word24" in rendered(field), "the end of a long line in view")
+        assert "word0 " not in rendered(field)
+
+
 async def test_broadcast_asks_first_and_sends_only_after_yes(relay: Relay) -> None:
     app = console_app(relay.url)
     async with running(app) as pilot, client(relay.url) as unit:

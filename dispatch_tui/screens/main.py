@@ -38,6 +38,7 @@ from dispatch_tui.widgets.advice import AdviceView, marks_text, priority_colour
 from dispatch_tui.widgets.alerts import AlertBanner, NoticeLine
 from dispatch_tui.widgets.calls import CallsView
 from dispatch_tui.widgets.chat import ChatLog
+from dispatch_tui.widgets.message import MessageInput
 from dispatch_tui.widgets.rooms import RoomList
 from dispatch_tui.widgets.status import StatusBar, status_line
 from dispatch_tui.widgets.units import UnitsBoard, status_text
@@ -126,7 +127,7 @@ class MainScreen(Screen[None]):
                 yield ChatLog(self.max_lines, id="chat")
                 with Horizontal(id="prompt-row"):
                     yield Static(prompt_text(None), id="prompt")
-                    yield Input(placeholder="message to the room, Enter sends", id="message")
+                    yield MessageInput(placeholder="message to the room, Enter sends", id="message")
             with Vertical(id="right"):
                 yield Label("ADVICE", classes="heading")
                 yield AdviceView(id="advice")

@@ -102,7 +102,17 @@ class AdviceCard(Static):
         drawn = (id(advice), open_questions(advice, call), shown_marks)
         if drawn != self._drawn:
             self._drawn = drawn
-            self.update(advice_card(advice, call, drawn[1], marks))
+            self._redraw(advice_card(advice, call, drawn[1], marks))
+
+    def _redraw(self, card: Panel) -> None:
+        """Repaint in place; lay the screen out again only when the card's height changes."""
+        self.update(card, layout=False)
+        self.clear_cached_dimensions()
+        width = self.content_size.width
+        if not width or self.get_content_height(self.size, self.app.size, width) != (
+            self.content_size.height
+        ):
+            self.refresh(layout=True)
 
 
 class AdviceView(KeyedStack[AdviceCard]):

@@ -37,7 +37,11 @@ class AlertBanner(Static):
 
 
 class NoticeLine(Static):
-    """The console's notifications, one line above the keys, instead of toasts over the panes."""
+    """The console's notifications, one line above the keys, instead of toasts over the panes.
+
+    Its height is fixed (one row), so a new notice repaints the line and never
+    lays the screen out again.
+    """
 
     _clear_timer: Timer | None = None
 
@@ -45,10 +49,10 @@ class NoticeLine(Static):
         """Show ``message`` for ``timeout`` seconds (by default :data:`NOTICE_SECONDS`)."""
         text = literal(f"{when.astimezone():%H:%M:%S} ", "dim")
         text.append_text(literal(message, SEVERITY_STYLES.get(severity, "")))
-        self.update(text)
+        self.update(text, layout=False)
         if self._clear_timer is not None:
             self._clear_timer.stop()  # an older notice's timer must not clear this one
         self._clear_timer = self.set_timer(timeout or NOTICE_SECONDS, self.clear_notice)
 
     def clear_notice(self) -> None:
-        self.update("")
+        self.update("", layout=False)
