@@ -204,6 +204,8 @@ class ConsoleState:
         self.detail: str | None = None
         #: The cluster's shared Redis as the relay reports it (None: a single relay).
         self.redis: str | None = None
+        #: ``failed`` once the relay's journal could not commit (None: it works).
+        self.journal: str | None = None
         self.changed: set[str] = set()
         #: Chat lines of the selected room not yet drawn.
         self.new_chat: list[ChatLine] = []
@@ -244,6 +246,7 @@ class ConsoleState:
             case ev.Status():
                 self.source, self.agent = event.source, event.agent
                 self.detail, self.redis = event.detail or None, event.redis or None
+                self.journal = event.journal or None
                 self.changed.add("status")
             case ev.RoomsList():
                 self.set_members(event.rooms)

@@ -153,3 +153,15 @@ def test_a_cluster_without_redis_is_shown_in_the_status_bar() -> None:
     state.apply({"event": "status", "data": {**status, "redis": "connected"}}, now)
     line = status_line("ws://a", None, LinkState.CONNECTED, "off", "ready", None, state.redis)
     assert "redis" not in line.plain
+
+
+def test_a_relay_whose_journal_failed_is_shown_in_the_status_bar() -> None:
+    from dispatch_tui.client import LinkState
+    from dispatch_tui.widgets.status import status_line
+
+    state = ConsoleState()
+    failed = {"source": "off", "agent": "ready", "journal": "failed", "journal_detail": "disk full"}
+    state.apply({"event": "status", "data": failed}, datetime.now(UTC))
+    assert state.journal == "failed"
+    line = status_line("ws://a", None, LinkState.CONNECTED, "off", "ready", None, None, "failed")
+    assert "journal: failed (messages not stored)" in line.plain

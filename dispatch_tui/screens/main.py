@@ -176,6 +176,7 @@ class MainScreen(Screen[None]):
                     state.agent,
                     state.detail,
                     state.redis,
+                    state.journal,
                 )
             )
             self.gap_banner.display = link is LinkState.GAP

@@ -31,8 +31,10 @@ def status_line(
     agent: str,
     detail: str | None,
     redis: str | None = None,
+    journal: str | None = None,
 ) -> Text:
-    """One line; a cluster whose Redis is away is shown, since sends then fail."""
+    """One line; a cluster whose Redis is away, or a relay whose journal failed, is
+    shown, since sends then fail."""
     line = literal(f" dispatch \u00b7 {url}", "bold")
     if name:
         line.append_text(literal(f" \u00b7 {name}"))
@@ -44,6 +46,8 @@ def status_line(
         line.append_text(literal(f" ({detail})", "dim"))
     if redis is not None and redis != "connected":
         line.append_text(literal(f"   redis: {redis} (messages not stored)", "bold red"))
+    if journal is not None:
+        line.append_text(literal(f"   journal: {journal} (messages not stored)", "bold red"))
     return line
 
 
