@@ -94,6 +94,25 @@ async def test_interim_text_is_dim_and_replaced_in_place_by_the_final(relay: Rel
         assert [line.final for line in app.state.calls["call-7"].lines] == [True]
 
 
+async def test_a_call_card_grows_a_few_rows_at_a_time_up_to_its_share(relay: Relay) -> None:
+    """Each growth lays the screen out again, so a card grows by steps, not by every turn."""
+    from dispatch_tui.widgets.calls import ROWS_SEVERAL, ROWS_STEP
+
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as source:
+        await publish(source, "call-1", "caller", "first words")
+        await publish(source, "call-2", "caller", "another call")
+        await until(pilot, lambda: len(app.screen.query(CallCard)) == 2, "two cards")
+        card = next(c for c in app.screen.query(CallCard) if c.call_id == "call-1")
+        heights = set()
+        for turn in range(ROWS_SEVERAL + 3):
+            await publish(source, "call-1", "caller", f"turn {turn}")
+            await until(pilot, lambda n=turn: f"turn {n}" in rendered(card), f"turn {turn}")
+            heights.add(card.outer_size.height - 2)
+        assert heights == set(range(ROWS_STEP, ROWS_SEVERAL + 1, ROWS_STEP)), heights
+        assert "turn 0" not in rendered(card), "the oldest turns scroll away once it is full"
+
+
 async def test_advice_card_shows_its_fields_and_a_p1_rings_once(relay: Relay) -> None:
     app = console_app(relay.url)
     async with running(app) as pilot, client(relay.url) as source:

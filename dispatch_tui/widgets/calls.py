@@ -31,6 +31,9 @@ INDENT = LABEL_WIDTH + 1
 #: Rows of transcript per card: fewer when several calls share the pane.
 ROWS_SEVERAL = 12
 ROWS_ALONE = 40
+#: A growing card grows by this many rows at a time: each growth lays the whole
+#: screen out again, and a new call adds a row every turn or two.
+ROWS_STEP = 4
 _IDLE_BORDER = "ansi_bright_black"
 #: Border colours by priority: the terminal's own colours, as the advice cards use.
 _BORDERS = {1: "ansi_red", 2: "ansi_yellow", 3: "ansi_cyan", 4: "ansi_green", 5: _IDLE_BORDER}
@@ -145,8 +148,9 @@ class CallCard(Widget):
         self._fit_height()
 
     def _fit_height(self) -> bool:
-        """Grow or shrink to the rows there are; True if the height changed."""
-        height = max(1, len(self._newest_rows())) + 2
+        """Grow or shrink, by :data:`ROWS_STEP` rows, to the rows there are; True if it changed."""
+        needed = max(1, len(self._newest_rows()))
+        height = min(self._max_rows, -(-needed // ROWS_STEP) * ROWS_STEP) + 2
         if self.styles.height is not None and self.styles.height.value == height:
             return False
         self.styles.height = height
