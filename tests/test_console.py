@@ -349,3 +349,25 @@ def test_settings_reject_nonsense() -> None:
     with pytest.raises(ValidationError):
         ConsoleSettings(max_lines=0)
     assert json.loads(ConsoleSettings().model_dump_json())["rooms"] == ["dispatch_center"]
+
+
+async def test_the_chat_lays_the_screen_out_only_when_its_scrollbar_comes(relay: Relay) -> None:
+    """Lines that fit, or lines past the first overflow, repaint the log; the log still scrolls."""
+    app = console_app(relay.url, max_lines=200)
+    async with running(app) as pilot, client(relay.url) as unit:
+        chat = app.screen.query_one(ChatLog)
+        await request(unit, "identify", {"name": "Unit 23"})
+        await recv_event(unit, "identified")
+        room = {"room_name": "dispatch_center"}
+        layouts = 0
+        for n in range(120):
+            await request(unit, "send_to_room", {**room, "message": f"line {n}"})
+            await recv_event(unit, "sent")
+            if n % 10 == 9:  # let the chat draw what came, a batch at a time
+                await until(pilot, lambda n=n: f"line {n}" in chat_text(chat), f"line {n}")
+            if n == 59:
+                layouts = chat._layout_updates
+        assert chat._layout_updates - layouts <= 1, "every batch of lines laid the screen out"
+        assert chat.show_vertical_scrollbar and chat.scroll_y == chat.max_scroll_y
+        assert len(chat.lines) == 120
+        assert chat.vertical_scrollbar.window_virtual_size == chat.virtual_size.height
