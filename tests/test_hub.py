@@ -159,3 +159,15 @@ def test_a_seq_template_fills_only_the_top_level_seq() -> None:
     assert template.event == "client_message"
     assert filled["data"]["message"] == {"seq": _SEQ_MARK}
     assert (filled["data"]["seq"], filled["data"]["ts"]) == (42, "now")
+
+
+def test_another_relays_client_entries_that_do_not_read_are_skipped() -> None:
+    from dispatch_tui.server.hub import _remote_entries
+
+    entries = [
+        {"address": "10.0.0.2:1", "room": "ops", "rooms": ["ops"], "name": "Medic 7"},
+        {"rooms": ["ops"], "name": "no address"},
+        {"address": "10.0.0.2:2", "rooms": ["fire"]},
+    ]
+    assert [e.name for e in _remote_entries(entries, "ops")] == ["Medic 7"]
+    assert [e.address for e in _remote_entries(entries, None)] == ["10.0.0.2:1", "10.0.0.2:2"]

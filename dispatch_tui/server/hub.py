@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from dispatch_tui import events as ev
 from dispatch_tui import protocol as p
 from dispatch_tui.server.auth import OPEN_ROLE, Role
@@ -513,9 +515,7 @@ class Hub:
         remote = await self.broker.remote_presence()
         for presence in remote or ():
             clients.extend(
-                ev.ClientEntry.model_validate(entry)
-                for entry in presence.clients.values()
-                if data.room_name is None or data.room_name in entry.get("rooms", ())
+                _remote_entries(presence.clients.values(), data.room_name),
             )
         partial = True if remote is None else None
         self.reply(session, ev.ClientsList(clients=clients, partial=partial), request.id)
@@ -625,6 +625,19 @@ def _client_entry(session: Session) -> ev.ClientEntry:
         client_id=session.client_id,
         role=session.role.name,
     )
+
+
+def _remote_entries(entries: Iterable[dict[str, Any]], room: str | None) -> list[ev.ClientEntry]:
+    """Another relay's clients (in ``room``, if given); an entry that does not read is skipped."""
+    listed = []
+    for entry in entries:
+        if room is not None and room not in entry.get("rooms", ()):
+            continue
+        try:
+            listed.append(ev.ClientEntry.model_validate(entry))
+        except ValidationError:
+            logger.error("unreadable client entry in another relay's presence")
+    return listed
 
 
 def _acknowledged_advice(payload: bytes) -> ev.AdviceAcknowledged | None:
