@@ -390,8 +390,9 @@ async def test_on_a_cluster_an_acknowledgement_on_another_relay_stops_the_escala
     make_relay: MakeRelay, redis_url: str
 ) -> None:
     async with (
-        make_relay(escalate_after=0.6, redis_url=redis_url) as first,
-        make_relay(escalate_after=0.6, redis_url=redis_url) as second,
+        # Long enough for a claim and an acknowledgement through Redis on a busy machine.
+        make_relay(escalate_after=2.0, redis_url=redis_url) as first,
+        make_relay(escalate_after=2.0, redis_url=redis_url) as second,
         client(first.url) as source,
         client(first.url) as supervisor,
         client(second.url) as desk,
