@@ -249,9 +249,11 @@ class DispatchClient:
             raise ConnectionFailed(f"no reply to {event} within {timeout:g} s") from None
         finally:
             self._pending.pop(request_id, None)
+        if reply.get("event") == ev.EventName.ERROR:
+            error = reply.get("data")
+            error = error if isinstance(error, dict) else {}
+            raise ServerRefused(str(error.get("code")), str(error.get("message")))
         answer = ev.parse_event(reply)
-        if isinstance(answer, ev.Error):
-            raise ServerRefused(answer.code, answer.message)
         if isinstance(answer, ev.Sent):
             self._track(answer)
         return reply

@@ -242,7 +242,7 @@ class AiSuggestion(Event):
     call_id: str
     seq: int | None = None
     ts: str | None = None
-    suggestion: dict[str, Any] = Field(default_factory=dict)
+    suggestion: dict[str, Any]
 
 
 class CallMark(Event):
@@ -408,7 +408,8 @@ def stream_position(frame: Mapping[str, Any]) -> tuple[str | None, int] | None:
     None for a frame that is not stored in a stream. Read without building the
     model: a client checks this for every frame, to drop what it has seen.
     """
-    if frame.get("event") not in STREAMED:
+    name = frame.get("event")
+    if not isinstance(name, str) or name not in STREAMED:
         return None
     data = frame.get("data")
     if not isinstance(data, Mapping):
@@ -425,7 +426,8 @@ def parse_event(frame: Mapping[str, Any]) -> Event | None:
     A known event whose data does not fit its model is logged and also None:
     a relay newer or older than this client never breaks it.
     """
-    model = EVENT_MODELS.get(frame.get("event"))  # type: ignore[arg-type]
+    name = frame.get("event")
+    model = EVENT_MODELS.get(name) if isinstance(name, str) else None
     if model is None:
         return None
     data = frame.get("data")

@@ -311,8 +311,15 @@ def now_iso() -> str:
 
 
 def encode_value(value: Any) -> bytes:
-    """Compact UTF-8 JSON, as every frame is sent."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, as every frame is sent.
+
+    A lone surrogate (``"\\ud800"`` is valid JSON) has no UTF-8 form: such a
+    value goes out with every non-ASCII character escaped instead.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 StatusSource = Literal["connected", "reconnecting", "off"]

@@ -120,3 +120,17 @@ async def test_healthz_answers_json(relay: Relay) -> None:
     status = json.loads(body)
     assert status["status"] == "ok"
     assert {"clients", "rooms", "source", "agent"} <= set(status)
+
+
+async def test_a_lone_surrogate_in_a_message_is_relayed_escaped(relay: Relay) -> None:
+    """``"\\ud800"`` is valid JSON with no UTF-8 form: it is relayed as an escape, not a crash."""
+    async with client(relay.url) as sender, client(relay.url) as member:
+        await request(member, "join_room", {"room_name": "ops"})
+        await recv_event(member, "room_joined")
+        await sender.send(
+            '{"event":"send_to_room","id":1,"data":{"room_name":"ops","message":"a\\ud800b"}}'
+        )
+        assert (await recv_event(sender, "sent"))["id"] == 1
+        frame = await member.recv()
+        assert "\\ud800" in frame
+        assert json.loads(frame)["data"]["message"] == "a\ud800b"

@@ -168,6 +168,8 @@ def test_another_relays_client_entries_that_do_not_read_are_skipped() -> None:
         {"address": "10.0.0.2:1", "room": "ops", "rooms": ["ops"], "name": "Medic 7"},
         {"rooms": ["ops"], "name": "no address"},
         {"address": "10.0.0.2:2", "rooms": ["fire"]},
+        ["not", "an", "object"],  # type: ignore[list-item]
+        {"address": "10.0.0.2:3", "rooms": None},
     ]
     assert [e.name for e in _remote_entries(entries, "ops")] == ["Medic 7"]
     assert [e.address for e in _remote_entries(entries, None)] == ["10.0.0.2:1", "10.0.0.2:2"]

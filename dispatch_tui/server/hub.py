@@ -631,12 +631,13 @@ def _remote_entries(entries: Iterable[dict[str, Any]], room: str | None) -> list
     """Another relay's clients (in ``room``, if given); an entry that does not read is skipped."""
     listed = []
     for entry in entries:
-        if room is not None and room not in entry.get("rooms", ()):
-            continue
         try:
-            listed.append(ev.ClientEntry.model_validate(entry))
+            client = ev.ClientEntry.model_validate(entry)
         except ValidationError:
             logger.error("unreadable client entry in another relay's presence")
+            continue
+        if room is None or room in client.rooms:
+            listed.append(client)
     return listed
 
 

@@ -433,10 +433,21 @@ class RedisBroker(Broker):
             rooms = {
                 room.decode(): int(count) for room, count in replies[index].items() if room != b"*"
             }
-            clients = (
-                {cid.decode(): json.loads(entry) for cid, entry in replies[index + 1].items()}
-                if with_clients
-                else {}
-            )
+            clients = _client_entries(replies[index + 1]) if with_clients else {}
             found.append(Presence(clients, rooms))
         return found
+
+
+def _client_entries(stored: dict[bytes, bytes]) -> dict[str, dict[str, Any]]:
+    """Another relay's clients as it stored them; an entry that is not a JSON object is skipped."""
+    entries = {}
+    for client_id, entry in stored.items():
+        try:
+            value = json.loads(entry)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            entries[client_id.decode(errors="replace")] = value
+        else:
+            logger.error("unreadable client entry in another relay's presence")
+    return entries
