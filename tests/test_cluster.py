@@ -157,8 +157,14 @@ async def test_three_relays_act_as_one_room_with_one_seq_and_shared_presence(
             async with client(relay.url) as probe:
                 rooms = (await ask(probe, "list_rooms"))["data"]["rooms"]
                 assert rooms.get(ROOM) == 3, (relay.url, rooms)
-        listed = (await ask(alpha, "list_clients"))["data"]["clients"]
-        assert sorted(c["name"] for c in listed) == ["Alpha", "Bravo", "Charlie"]
+        # The probes are gone; the other relays' presence says so within a moment.
+        async with asyncio.timeout(10):
+            while True:
+                listed = (await ask(alpha, "list_clients"))["data"]["clients"]
+                if len(listed) == 3:
+                    break
+                await asyncio.sleep(0.2)
+        assert sorted(str(c["name"]) for c in listed) == ["Alpha", "Bravo", "Charlie"]
         assert all(c["room"] == ROOM and ":" in c["address"] for c in listed)
         in_room = (await ask(bravo, "list_clients", {"room_name": ROOM}))["data"]["clients"]
         assert len(in_room) == 3
