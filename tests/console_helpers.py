@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from textual.widgets import Input, RichLog, Static
 
 from dispatch_tui.app import ConsoleSettings, DispatchApp
 from dispatch_tui.client import Backoff, DispatchClient, LinkState
+from dispatch_tui.server.relay import Relay, RelaySettings
 
 SIZE = (160, 48)
 LIVE = (LinkState.CONNECTED, LinkState.RECOVERED)
@@ -68,6 +70,33 @@ async def running(app: DispatchApp) -> AsyncIterator[Pilot[Any]]:
             "the console to connect and open its first room",
         )
         yield pilot
+
+
+@asynccontextmanager
+async def started(relay: Relay) -> AsyncIterator[Relay]:
+    """A relay that runs for the block."""
+    await relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.stop()
+
+
+@asynccontextmanager
+async def relay_gone(
+    settings: RelaySettings,
+) -> AsyncIterator[tuple[DispatchApp, Pilot[Any], RelaySettings]]:
+    """A connected console whose relay has just stopped, and seen it go.
+
+    The settings yielded start a relay on the same journal and port again.
+    """
+    first = Relay(settings)
+    await first.start()
+    app = console_app(first.url)
+    async with running(app) as pilot:
+        await first.stop()
+        await until(pilot, lambda: app.link is LinkState.RECONNECTING, "the console to notice")
+        yield app, pilot, dataclasses.replace(settings, port=first.port)
 
 
 async def type_and_enter(pilot: Pilot[Any], text: str, selector: str = "#message") -> None:

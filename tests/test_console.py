@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,8 +31,10 @@ from tests.conftest import client, recv_event, request
 from tests.console_helpers import (
     chat_text,
     console_app,
+    relay_gone,
     rendered,
     running,
+    started,
     type_and_enter,
     until,
 )
@@ -268,19 +269,11 @@ async def test_palette_joins_and_leaves_rooms(relay: Relay) -> None:
 
 async def test_after_the_relay_restarts_missed_messages_are_shown(tmp_path: Path) -> None:
     settings = RelaySettings(port=0, db=str(tmp_path / "journal.sqlite3"))
-    first = Relay(settings)
-    await first.start()
-    port = first.port
-    app = console_app(first.url)
-    async with running(app) as pilot:
-        await first.stop()
-        await until(pilot, lambda: app.link is LinkState.RECONNECTING, "the console to notice")
+    async with relay_gone(settings) as (app, pilot, again):
         field = app.screen.query_one("#message", Input)
         await type_and_enter(pilot, "sent while down")
         await until(pilot, lambda: field.value == "sent while down", "the unsent line kept")
-        second = Relay(dataclasses.replace(settings, port=port))
-        await second.start()
-        try:
+        async with started(Relay(again)) as second:
             async with client(second.url) as unit:
                 for number in range(3):
                     await say(unit, "Unit 23", "dispatch_center", f"while you were away {number}")
@@ -289,8 +282,6 @@ async def test_after_the_relay_restarts_missed_messages_are_shown(tmp_path: Path
             assert all(f"while you were away {n}" in chat_text(chat) for n in range(3))
             await until(pilot, lambda: app.link in (LinkState.RECOVERED, LinkState.CONNECTED), "up")
             assert not app.screen.query_one("#gap").display
-        finally:
-            await second.stop()
 
 
 async def test_chat_with_markup_and_escapes_is_shown_literally(relay: Relay) -> None:

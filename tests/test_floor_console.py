@@ -8,7 +8,6 @@ WebSocket clients.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 from textual.widgets import Input, OptionList
 
-from dispatch_tui.client import LinkState
 from dispatch_tui.screens.pick import PickScreen
 from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.pipeline import PipelineSettings
@@ -27,7 +25,15 @@ from dispatch_tui.widgets.alerts import AlertBanner, NoticeLine
 from dispatch_tui.widgets.calls import CallCard
 from dispatch_tui.widgets.units import UnitsBoard
 from tests.conftest import recv_event, request
-from tests.console_helpers import console_app, rendered, running, type_and_enter, until
+from tests.console_helpers import (
+    console_app,
+    relay_gone,
+    rendered,
+    running,
+    started,
+    type_and_enter,
+    until,
+)
 from tests.test_console import client, publish, say
 
 
@@ -337,24 +343,10 @@ async def test_notifications_go_to_the_notice_line_not_over_the_panes(relay: Rel
 async def test_updates_missed_while_away_reach_the_board_after_a_reconnect(tmp_path: Path) -> None:
     """The update is stored while the console is away, so only the replay can bring it."""
     settings = RelaySettings(port=0, db=str(tmp_path / "journal.sqlite3"))
-    first = Relay(settings)
-    await first.start()
-    port = first.port
-    app = console_app(first.url)
-    async with running(app) as pilot:
-        await first.stop()
-        await until(pilot, lambda: app.link is LinkState.RECONNECTING, "the console to notice")
-        elsewhere = Relay(settings)
-        await elsewhere.start()
-        try:
+    async with relay_gone(settings) as (app, pilot, again):
+        async with started(Relay(settings)) as elsewhere:
             await dispatch_send(elsewhere.url, "dispatch_center", STATUS, "Unit 23")
-        finally:
-            await elsewhere.stop()
         assert "Unit 23" not in app.state.floor.units
-        second = Relay(dataclasses.replace(settings, port=port))
-        await second.start()
-        try:
+        async with started(Relay(again)):
             await until(pilot, lambda: "Unit 23" in app.state.floor.units, "the replayed update")
             assert app.state.floor.units["Unit 23"].status == "en_route"
-        finally:
-            await second.stop()
