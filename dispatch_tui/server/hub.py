@@ -333,7 +333,7 @@ class Hub:
 
     def presence(self) -> Presence:
         """This relay's clients and room counts, for the other relays."""
-        clients = {s.client_id: _client_entry(s).model_dump() for s in self.sessions.values()}
+        clients = {s.client_id: _client_fields(s) for s in self.sessions.values()}
         return Presence(clients, self._local_room_counts())
 
     def journal_failed(self, reason: str) -> None:
@@ -511,7 +511,7 @@ class Hub:
             listed: Iterable[Session] = self.sessions.values()
         else:
             listed = self.rooms.get(data.room_name, {}).values()
-        clients = [_client_entry(s) for s in listed]
+        clients = [ev.ClientEntry(**_client_fields(s)) for s in listed]
         remote = await self.broker.remote_presence()
         for presence in remote or ():
             clients.extend(
@@ -615,16 +615,17 @@ class Hub:
 _CLOSE_REASONS = {"rate limit exceeded": "rate_limit", "credentials revoked": "revoked"}
 
 
-def _client_entry(session: Session) -> ev.ClientEntry:
-    """One ``clients_list`` entry: the seed's ``address`` and ``room``, extensions after."""
-    return ev.ClientEntry(
-        address=session.address,
-        room=session.latest_room,
-        rooms=list(session.rooms),
-        name=session.name,
-        client_id=session.client_id,
-        role=session.role.name,
-    )
+def _client_fields(session: Session) -> dict[str, Any]:
+    """One client as ``clients_list`` and the shared presence hold it (a plain dict, since
+    presence is rebuilt for every client whenever one comes or goes)."""
+    return {
+        "address": session.address,
+        "room": session.latest_room,
+        "rooms": list(session.rooms),
+        "name": session.name,
+        "client_id": session.client_id,
+        "role": session.role.name,
+    }
 
 
 def _remote_entries(entries: Iterable[dict[str, Any]], room: str | None) -> list[ev.ClientEntry]:
