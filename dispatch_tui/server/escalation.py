@@ -153,6 +153,7 @@ class Escalator:
                 ts=ts,
             ),
             room,
+            ev.EventName.ADVICE_ESCALATED,
         )
         message = {
             "type": "escalation",
@@ -175,6 +176,7 @@ class Escalator:
                 ts=ts,
             ),
             s.supervisors_room,
+            ev.EventName.CLIENT_MESSAGE,
         )
 
     async def _publish(
@@ -182,17 +184,17 @@ class Escalator:
         advice: _Advice,
         build: Callable[[int, str], ev.Event],
         room: str | None,
+        event: ev.EventName,
     ) -> None:
         try:
             await self.publisher.publish(build, room=room)
         except (BrokerUnavailable, JournalError) as exc:
-            event = build(0, "").event_name.value
             logger.warning(
                 "%s for call %s not stored: %s",
                 event,
                 advice.call_id,
                 exc,
-                extra={"event": event, "room": room, "code": "unavailable"},
+                extra={"event": event.value, "room": room, "code": "unavailable"},
             )
 
 
