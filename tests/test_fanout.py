@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 
 from websockets.asyncio.client import ClientConnection
+from websockets.frames import Frame, Opcode
 
 from dispatch_tui.server.relay import Relay
 from tests.conftest import client, recv_event, request
@@ -14,6 +16,7 @@ from tests.conftest import client, recv_event, request
 MEMBERS = 50
 SENDERS = 5
 PER_SENDER = 40
+BURST = 40
 
 
 async def test_fifty_members_five_senders_exactly_once_in_order(relay: Relay) -> None:
@@ -61,6 +64,57 @@ async def test_fifty_members_five_senders_exactly_once_in_order(relay: Relay) ->
         finally:
             for context in contexts:
                 await context.__aexit__(None, None, None)
+
+
+def _room_of(n: int) -> str:
+    """Burst message ``n`` goes to "fire" for 10 of the 40, to "ops" before and after."""
+    return "fire" if 10 <= n < 20 else "ops"
+
+
+async def test_a_burst_reaches_each_member_in_order_in_a_few_writes(relay: Relay) -> None:
+    """Frames read in one go are written to each member together, not one system call each.
+
+    The first member is in both rooms: it must still get the messages of both in the
+    order they were sent, the others only those of "ops".
+    """
+    async with asyncio.timeout(30), contextlib.AsyncExitStack() as stack:
+        publisher = await stack.enter_async_context(client(relay.url))
+        members = [await stack.enter_async_context(client(relay.url)) for _ in range(3)]
+        for ws in members:
+            await request(ws, "join_room", {"room_name": "ops"})
+            await recv_event(ws, "room_joined")
+        await request(members[0], "join_room", {"room_name": "fire"})
+        await recv_event(members[0], "room_joined")
+        writes = [0] * len(members)
+        for index, session in enumerate(list(relay.hub.sessions.values())[1:]):
+            transport = session.transport.transport
+            write = transport.write
+
+            def counted(data: bytes, write=write, index=index) -> None:  # type: ignore[no-untyped-def]
+                writes[index] += 1
+                write(data)
+
+            transport.write = counted
+        frames = [
+            json.dumps(
+                {"event": "send_to_room", "data": {"room_name": _room_of(n), "message": {"n": n}}}
+            ).encode()
+            for n in range(BURST)
+        ]
+        publisher.transport.write(
+            b"".join(
+                Frame(Opcode.TEXT, frame).serialize(mask=True, extensions=[]) for frame in frames
+            )
+        )
+        for index, ws in enumerate(members):
+            expected = [n for n in range(BURST) if index == 0 or _room_of(n) == "ops"]
+            received: list[int] = []
+            while len(received) < len(expected):
+                received.append((await recv_event(ws, "client_message"))["data"]["message"]["n"])
+            assert received == expected
+            assert writes[index] <= BURST // 4, writes
+        acks = [(await recv_event(publisher, "sent"))["data"]["seq"] for _ in range(BURST)]
+        assert acks == sorted(acks) and len(set(acks)) == BURST
 
 
 async def _client_id(ws: ClientConnection) -> str:

@@ -297,14 +297,11 @@ class Hub:
 
     def deliver(self, delivery: Delivery) -> int:
         """Write one message to its local recipients; returns how many took it."""
-        if delivery.room is None:
-            members: Iterable[Session] = self.sessions.values()
-        else:
-            members = self.rooms.get(delivery.room, {}).values()
-        if delivery.exclude is None:
-            recipients = list(members)
-        else:
-            recipients = [s for s in members if s.client_id != delivery.exclude]
+        members = self.sessions if delivery.room is None else self.rooms.get(delivery.room, {})
+        recipients = list(members.values())
+        excluded = members.get(delivery.exclude) if delivery.exclude is not None else None
+        if excluded is not None:
+            recipients.remove(excluded)
         written = self.outbox.send(recipients, delivery.payload)
         self.metrics.deliveries.inc(written)
         return written

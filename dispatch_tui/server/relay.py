@@ -92,24 +92,51 @@ class RelaySettings:
 
 
 class WebSocketOutbox:
-    """Writes frames to connections without letting one slow client hurt the rest."""
+    """Writes frames to connections without letting one slow client hurt the rest.
+
+    Frames are queued and written at the end of the event loop's turn, so a
+    burst (a publisher's frames read in one go, a reply and its broadcast)
+    reaches each connection in one write: one system call per connection per
+    burst rather than per frame, which is most of what a delivery costs.
+    """
 
     def __init__(self, max_client_buffer: int, metrics: RelayMetrics | None = None) -> None:
         self.max_client_buffer = max_client_buffer
         self.metrics = metrics
         self._closing: set[asyncio.Task[None]] = set()
+        self._queued: list[tuple[Collection[Session], bytes]] = []
 
     def send(self, sessions: Collection[Session], payload: bytes) -> int:
-        """Write one text frame to every session; returns how many took it.
+        """Queue one text frame for every session; returns how many it was queued for."""
+        if not sessions:
+            return 0
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._queued.append((sessions, payload))
+        return len(sessions)
 
-        The frame is built once and its bytes written to every connection that
-        negotiated no extension and has nothing else queued (websockets would
-        build the same bytes again per connection); the others go through
-        websockets' ``broadcast``.
+    def flush(self) -> None:
+        """Write what is queued, in order; a run of frames for the same sessions goes as one."""
+        queued, self._queued = self._queued, []
+        start = 0
+        while start < len(queued):
+            sessions = queued[start][0]
+            stop = start + 1
+            while stop < len(queued) and queued[stop][0] == sessions:
+                stop += 1
+            self._write(sessions, [payload for _, payload in queued[start:stop]])
+            start = stop
+
+    def _write(self, sessions: Collection[Session], payloads: list[bytes]) -> None:
+        """Write text frames to every session that is open and keeping up.
+
+        The frames are built once and their bytes written to every connection
+        that negotiated no extension and has nothing else queued (websockets
+        would build the same bytes again per connection); the others go
+        through websockets' ``broadcast``.
         """
         framed: bytes | None = None
         others: list[ServerConnection] = []
-        written = 0
         limit = self.max_client_buffer
         for session in sessions:
             connection: ServerConnection = session.transport
@@ -118,36 +145,46 @@ class WebSocketOutbox:
             if protocol.state is not State.OPEN or transport.is_closing():
                 continue
             if transport.get_write_buffer_size() > limit:
-                logger.warning(
-                    "closing %s (%s): more than %d bytes unsent",
-                    session.client_id,
-                    session.address,
-                    limit,
-                    extra={
-                        "client_id": session.client_id,
-                        "code": CloseCode.TRY_AGAIN_LATER,
-                        "reason": "slow_consumer",
-                    },
-                )
-                # Its close frame waits behind what is already buffered; give it
-                # time to drain before the connection is cut without one.
-                connection.close_timeout = SLOW_CONSUMER_GRACE
-                if self.metrics is not None:
-                    self.metrics.closed("slow_consumer")
-                self.close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
+                self._drop_slow(session, limit)
                 continue
-            written += 1
             if protocol.extensions or protocol.writes or protocol.expect_continuation_frame:
                 others.append(connection)
                 continue
             if framed is None:
-                framed = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+                framed = b"".join(
+                    Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+                    for payload in payloads
+                )
             transport.write(framed)
-        if others:
+        for payload in payloads if others else ():
             broadcast(others, payload, text=True)
-        return written
+
+    def _drop_slow(self, session: Session, limit: int) -> None:
+        logger.warning(
+            "closing %s (%s): more than %d bytes unsent",
+            session.client_id,
+            session.address,
+            limit,
+            extra={
+                "client_id": session.client_id,
+                "code": CloseCode.TRY_AGAIN_LATER,
+                "reason": "slow_consumer",
+            },
+        )
+        connection: ServerConnection = session.transport
+        # Its close frame waits behind what is already buffered; give it
+        # time to drain before the connection is cut without one.
+        connection.close_timeout = SLOW_CONSUMER_GRACE
+        if self.metrics is not None:
+            self.metrics.closed("slow_consumer")
+        self._close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
 
     def close(self, session: Session, code: int, reason: str) -> None:
+        """Close after what is queued for it (the reason it is closed, often) is written."""
+        self.flush()
+        self._close(session, code, reason)
+
+    def _close(self, session: Session, code: int, reason: str) -> None:
         connection: ServerConnection = session.transport
         start_task(connection.close(code, reason), f"close {session.client_id}", self._closing)
 
@@ -268,6 +305,7 @@ class Relay:
         self.escalator.close()
         self.hub.broker.begin_closing()
         if self._server is not None:
+            self.outbox.flush()
             self._server.close()
             await self._server.wait_closed()
             self._server = None
@@ -396,6 +434,7 @@ class Relay:
             async for frame in connection:
                 if isinstance(frame, bytes):
                     self.metrics.closed("binary")
+                    self.outbox.flush()
                     await connection.close(
                         CloseCode.UNSUPPORTED_DATA, "binary frames are not supported"
                     )
