@@ -142,7 +142,9 @@ class WebSocketOutbox:
             connection: ServerConnection = session.transport
             protocol = connection.protocol
             transport = connection.transport
-            if protocol.state is not State.OPEN or transport.is_closing():
+            # A sent close frame (ours, or the echo of the peer's) ends the OPEN
+            # state; reading it is cheaper than the ``state`` property, per recipient.
+            if protocol.close_sent is not None or transport.is_closing():
                 continue
             if transport.get_write_buffer_size() > limit:
                 self._drop_slow(session, limit)
