@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from textual.notifications import SeverityLevel
 
 from dispatch_tui.cli.exit_codes import Exit
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
+from dispatch_tui.collector import calm_the_collector
 from dispatch_tui.console_state import ConsoleState
 from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen
 from dispatch_tui.screens.palette import ConsoleCommands
@@ -105,7 +105,7 @@ class DispatchApp(App[None]):
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
         self.set_interval(self.settings.redraw_interval / len(PANE_GROUPS), self._redraw_a_pane)
         self.set_interval(1.0, self._tick)
-        _calm_the_collector()
+        calm_the_collector()
         if self.connect_on_mount:
             self._run_link()
 
@@ -240,25 +240,8 @@ class DispatchApp(App[None]):
             await asyncio.sleep(self.settings.poll_interval)
 
 
-#: Allocations between young-generation collections. A busy floor creates many
-#: short-lived objects per event; Python's default (700) collected hundreds of
-#: times a second and stalled keystrokes for tens of milliseconds.
-_YOUNG_THRESHOLD = 10_000
-
-
 #: How long after a key the panes wait, and for at most how many ticks in a row.
 _KEY_FIRST = 0.05
 _MAX_DEFERRED = 4
 #: Notifications kept in :attr:`DispatchApp.notices`.
 _NOTICES_KEPT = 50
-
-
-def _calm_the_collector() -> None:
-    """Move the objects of start-up out of the collector's way and collect less often.
-
-    Reference cycles are still collected; only their cost per event drops.
-    """
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(_YOUNG_THRESHOLD, older, oldest)
