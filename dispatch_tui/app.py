@@ -24,7 +24,7 @@ from textual.notifications import SeverityLevel
 
 from dispatch_tui.cli.exit_codes import Exit
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
-from dispatch_tui.collector import calm_the_collector
+from dispatch_tui.collector import GapCollector
 from dispatch_tui.console_state import ConsoleState
 from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen
 from dispatch_tui.screens.palette import ConsoleCommands
@@ -83,6 +83,7 @@ class DispatchApp(App[None]):
         self._typing_until = 0.0
         self._deferred_redraws = 0
         self._next_pane = itertools.cycle(PANE_GROUPS)
+        self.collector = GapCollector()
         #: The latest notifications, newest last, as shown on the notice line.
         self.notices: list[str] = []
         client.on_state = self._link_changed
@@ -105,17 +106,20 @@ class DispatchApp(App[None]):
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
         self.set_interval(self.settings.redraw_interval / len(PANE_GROUPS), self._redraw_a_pane)
         self.set_interval(1.0, self._tick)
-        calm_the_collector()
+        self.collector.start()
+        self.set_interval(_COLLECT_CHECK_SECONDS, self.collector.tick)
         if self.connect_on_mount:
             self._run_link()
 
     async def on_unmount(self) -> None:
+        self.collector.stop()
         await self.client.close()
 
     async def on_event(self, event: events.Event) -> None:
-        """Note each key, so the panes let the screen draw it first."""
+        """Note each key, so that neither the panes nor the collector hold up its drawing."""
         if isinstance(event, events.Key):
             self._typing_until = time.monotonic() + _KEY_FIRST
+            self.collector.key_pressed()
         await super().on_event(event)
 
     def redraw(self, panes: frozenset[str] = ALL_PANES) -> None:
@@ -243,5 +247,7 @@ class DispatchApp(App[None]):
 #: How long after a key the panes wait, and for at most how many ticks in a row.
 _KEY_FIRST = 0.05
 _MAX_DEFERRED = 4
+#: How often the console looks whether garbage should be collected now.
+_COLLECT_CHECK_SECONDS = 0.025
 #: Notifications kept in :attr:`DispatchApp.notices`.
 _NOTICES_KEPT = 50

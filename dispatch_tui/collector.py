@@ -7,19 +7,23 @@ refcounting cannot free, so each line drawn became garbage for the collector
 collections that this garbage fed stalled keys for tens of milliseconds.
 :func:`stop_strip_self_cycles` returns the strip itself without caching it,
 which is what the cache would have returned anyway.
+
+What garbage is left, :class:`GapCollector` collects between keystrokes.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Sequence
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.style import Style
 from textual.strip import Strip
 
 #: Allocations between young-generation collections. A busy floor creates many
 #: short-lived objects per event; Python's default (700) collected hundreds of
-#: times a second and stalled keystrokes for tens of milliseconds.
+#: times a second.
 YOUNG_THRESHOLD = 10_000
 
 
@@ -56,13 +60,76 @@ def stop_strip_self_cycles() -> None:
     Strip.divide = _divide_uncached_self  # type: ignore[method-assign]
 
 
-def calm_the_collector() -> None:
-    """Move the objects of start-up out of the collector's way and collect less often.
+class GapCollector:
+    """Collects garbage in the gaps between keystrokes, not whenever a threshold is crossed.
 
-    Reference cycles are still collected; only their cost per event drops.
+    Python's automatic collection runs in the middle of whatever allocates,
+    and a collection of the older generations takes tens of milliseconds: a
+    key typed then waits for it. This one is driven by :meth:`tick` (a timer):
+    once enough was allocated it collects, as Python would, but at a moment
+    chosen so that no key waits: just after a key was drawn (``drawn`` to
+    ``next_key_soonest`` seconds after it, when a typist's next key is furthest
+    away), when nobody has typed for ``not_typing`` seconds, or once a due
+    collection has waited ``longest_wait`` seconds. Generations are chosen as
+    Python chooses them: the middle one once more young collections than its
+    threshold ran since the last, all of them likewise after middle ones.
     """
-    stop_strip_self_cycles()
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        young: int = YOUNG_THRESHOLD,
+        drawn: float = 0.03,
+        next_key_soonest: float = 0.12,
+        not_typing: float = 1.0,
+        longest_wait: float = 2.0,
+        counts: Callable[[], tuple[int, int, int]] = gc.get_count,
+        collect: Callable[[int], object] = gc.collect,
+    ) -> None:
+        self._clock = clock
+        self._young = young
+        self._gap = (drawn, next_key_soonest)
+        self._not_typing = not_typing
+        self._longest_wait = longest_wait
+        self._counts = counts
+        self._collect = collect
+        _, self._middle_every, self._old_every = gc.get_threshold()
+        self._last_key = -math.inf
+        self._due_since: float | None = None
+
+    def start(self) -> None:
+        """Take over from Python's automatic collection, after moving start-up objects out."""
+        stop_strip_self_cycles()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+
+    def stop(self) -> None:
+        """Hand collection back to Python."""
+        gc.enable()
+
+    def key_pressed(self) -> None:
+        self._last_key = self._clock()
+
+    def tick(self) -> int | None:
+        """Collect if it is due and no key is waiting to be drawn; returns the generation."""
+        young, middle, old = self._counts()
+        if young < self._young:
+            return None
+        now = self._clock()
+        if self._due_since is None:
+            self._due_since = now
+        since_key = now - self._last_key
+        in_gap = self._gap[0] <= since_key <= self._gap[1] or since_key >= self._not_typing
+        if not in_gap and now - self._due_since < self._longest_wait:
+            return None
+        if old > self._old_every:
+            generation = 2
+        elif middle > self._middle_every:
+            generation = 1
+        else:
+            generation = 0
+        self._collect(generation)
+        self._due_since = None
+        return generation

@@ -7,7 +7,7 @@ import gc
 from rich.segment import Segment
 from textual.strip import Strip
 
-from dispatch_tui.collector import stop_strip_self_cycles
+from dispatch_tui.collector import GapCollector, stop_strip_self_cycles
 
 
 def _texts(strips: list[Strip]) -> list[str]:
@@ -33,3 +33,96 @@ def test_strip_operations_that_change_nothing_leave_no_cycle_and_the_same_result
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+class FakeGc:
+    """Python's collector counts, as ``gc.get_count`` gives them, and the collections asked for."""
+
+    def __init__(self) -> None:
+        self.young = 0
+        self.middle = 0
+        self.old = 0
+        self.collected: list[int] = []
+
+    def counts(self) -> tuple[int, int, int]:
+        return self.young, self.middle, self.old
+
+    def collect(self, generation: int) -> int:
+        """As CPython does: the collected generations start again, the next one counts one."""
+        self.collected.append(generation)
+        self.young = 0
+        if generation == 0:
+            self.middle += 1
+        elif generation == 1:
+            self.middle, self.old = 0, self.old + 1
+        else:
+            self.middle = self.old = 0
+        return 0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def gap_collector(fake: FakeGc, clock: Clock) -> GapCollector:
+    return GapCollector(
+        clock,
+        young=1000,
+        drawn=0.03,
+        next_key_soonest=0.12,
+        not_typing=1.0,
+        longest_wait=2.0,
+        counts=fake.counts,
+        collect=fake.collect,
+    )
+
+
+def test_the_collector_waits_for_enough_garbage_and_for_a_gap_after_a_key() -> None:
+    fake, clock = FakeGc(), Clock()
+    collector = gap_collector(fake, clock)
+    fake.young = 999
+    assert collector.tick() is None  # not enough allocated yet
+    fake.young = 1000
+    collector.key_pressed()
+    assert collector.tick() is None  # the key is not on screen yet
+    clock.now += 0.05
+    assert collector.tick() == 0  # just after the key was drawn
+    assert fake.collected == [0]
+
+
+def test_a_key_due_soon_holds_the_collection_back_until_the_longest_wait() -> None:
+    fake, clock = FakeGc(), Clock()
+    collector = gap_collector(fake, clock)
+    fake.young = 5000
+    collector.key_pressed()
+    clock.now += 0.5  # past the gap after this key: the next key may come at any moment
+    assert collector.tick() is None
+    for _ in range(18):  # a typist who keeps on, a key every 100 ms, ticks in between
+        clock.now += 0.1
+        collector.key_pressed()
+        clock.now += 0.01
+        assert collector.tick() is None
+    clock.now += 0.1
+    assert collector.tick() == 0  # due for 2 s: collected whatever the keys
+    clock.now += 2.0  # nobody types
+    fake.young = 5000
+    assert collector.tick() == 0
+
+
+def test_generations_are_chosen_as_python_chooses_them() -> None:
+    """The middle generation once more than threshold1 young collections ran since, and so on."""
+    fake, clock = FakeGc(), Clock()
+    collector = gap_collector(fake, clock)
+    _, middle_every, old_every = gc.get_threshold()
+    generations = []
+    for _ in range((middle_every + 2) * (old_every + 2)):
+        fake.young = 1000
+        generations.append(collector.tick())
+    assert generations[: middle_every + 1] == [0] * (middle_every + 1)
+    assert generations[middle_every + 1] == 1
+    first_full = generations.index(2)
+    assert generations[:first_full].count(1) == old_every + 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import time
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,13 +13,14 @@ from typing import Any
 import pytest
 from rich.color import Color, ColorTriplet
 from textual.command import CommandList, CommandPalette
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.widget import Widget
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from textual.widgets.option_list import OptionDoesNotExist
 from websockets.asyncio.client import ClientConnection
 
 from dispatch_tui.client import LinkState
+from dispatch_tui.collector import YOUNG_THRESHOLD
 from dispatch_tui.screens.confirm import ConfirmScreen
 from dispatch_tui.screens.prompt import PromptScreen
 from dispatch_tui.server.agents.rules import RulesAgent
@@ -143,6 +147,52 @@ async def test_advice_card_shows_its_fields_and_a_p1_rings_once(relay: Relay) ->
         assert len(cards) == 2
 
 
+async def test_a_new_advice_card_does_not_measure_the_others_again(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Measuring a card renders its whole panel: a layout measures only cards that changed."""
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as source:
+        await publish(source, "call-1", "caller", "my father collapsed and he is not breathing")
+        await until(pilot, lambda: app.screen.query(AdviceCard), "an advice card")
+        first = app.screen.query_one(AdviceCard)
+        await until(pilot, lambda: "P1" in rendered(first), "the first card drawn")
+        measured: list[AdviceCard] = []
+        measure = Static.get_content_height
+
+        def counting(self: Static, container: Size, viewport: Size, width: int) -> int:
+            if isinstance(self, AdviceCard):
+                measured.append(self)
+            return measure(self, container, viewport, width)
+
+        monkeypatch.setattr(Static, "get_content_height", counting)
+        await publish(source, "call-2", "caller", "there is smoke coming from the house next door")
+        await until(pilot, lambda: len(app.screen.query(AdviceCard)) == 2, "a second card")
+        await until(pilot, lambda: any(c is not first for c in measured), "the new card measured")
+        assert first not in measured
+
+
+async def test_cards_keep_their_width_when_their_pane_starts_to_scroll(relay: Relay) -> None:
+    """A scrollbar that appears would narrow every card: all measured and drawn again at once."""
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as source:
+        await publish(source, "call-0", "caller", "my father collapsed and he is not breathing")
+        await until(pilot, lambda: app.screen.query(AdviceCard), "an advice card")
+        first = app.screen.query_one(AdviceCard)
+        calls = app.screen.query_one("#calls")
+        first_call = app.screen.query_one(CallCard)
+        widths = (first.size.width, first_call.size.width)
+        advice = app.screen.query_one("#advice")
+        for n in range(1, 12):
+            await publish(source, f"call-{n}", "caller", "fire in the kitchen, smoke everywhere")
+        await until(
+            pilot,
+            lambda: advice.max_scroll_y > 0 and calls.max_scroll_y > 0,
+            "both panes to scroll",
+        )
+        assert (first.size.width, first_call.size.width) == widths
+
+
 async def test_switching_rooms_shows_that_rooms_chat_and_clears_unread(relay: Relay) -> None:
     app = console_app(relay.url, rooms=("dispatch_center", "field_ops"))
     async with running(app) as pilot, client(relay.url) as unit:
@@ -198,6 +248,13 @@ async def test_enter_sends_chat_to_the_selected_room(relay: Relay) -> None:
         assert app.screen.query_one("#message", Input).value == ""
 
 
+class _Node:
+    """A weakly referenceable object held only by a reference cycle."""
+
+    def __init__(self, cycle: list[object]) -> None:
+        cycle.append(self)
+
+
 async def test_typing_repaints_the_line_without_laying_the_screen_out(relay: Relay) -> None:
     """A keystroke costs a repaint of the input, not a layout of every pane; long text scrolls."""
     app = console_app(relay.url)
@@ -215,6 +272,28 @@ async def test_typing_repaints_the_line_without_laying_the_screen_out(relay: Rel
         assert field._layout_updates - layouts <= 1, "typing laid the screen out per key"
         await until(pilot, lambda: "word24" in rendered(field), "the end of a long line in view")
         assert "word0 " not in rendered(field)
+
+
+async def test_the_console_collects_garbage_itself_between_keys_and_hands_back_on_exit(
+    relay: Relay,
+) -> None:
+    """Python's automatic collection is off while the console runs; each key is noted."""
+    app = console_app(relay.url)
+    async with running(app) as pilot:
+        assert not gc.isenabled()
+        app.screen.query_one("#message", Input).focus()
+        before = time.monotonic()
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.collector._last_key >= before
+        garbage: list[object] = []
+        garbage.append(garbage)  # a cycle: only a collection frees it
+        marker = weakref.ref(_Node(garbage))
+        del garbage
+        allocated = [[] for _ in range(YOUNG_THRESHOLD)]  # enough for a young collection
+        await until(pilot, lambda: marker() is None, "the console to collect the cycle")
+        del allocated
+    assert gc.isenabled()
 
 
 async def test_broadcast_asks_first_and_sends_only_after_yes(relay: Relay) -> None:

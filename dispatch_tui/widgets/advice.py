@@ -7,6 +7,7 @@ from datetime import datetime
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import Static
 
 from dispatch_tui.advice_text import add_advice_rows, incident_kind
@@ -91,6 +92,8 @@ class AdviceCard(Static):
         self.call_id = call_id
         self._seen: tuple[int, int, str] = (0, 0, "")
         self._drawn: tuple[int, list[str], str] = (0, [], "")
+        #: The card's height by width, for the card as last drawn.
+        self._measured: dict[int, int] = {}
 
     def show(self, advice: Advice, call: Call | None, marks: CallMarks | None) -> None:
         """Redraw for new advice, new marks or when a question drops off, not on every word."""
@@ -104,10 +107,22 @@ class AdviceCard(Static):
             self._drawn = drawn
             self._redraw(advice_card(advice, call, drawn[1], marks))
 
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Measured once per content and width: Textual drops its own measure on every repaint.
+
+        Measuring a card renders its whole panel, and a layout of the screen
+        measured every card again, each time a card came or went.
+        """
+        height = self._measured.get(width)
+        if height is None:
+            height = self._measured[width] = super().get_content_height(container, viewport, width)
+        return height
+
     def _redraw(self, card: Panel) -> None:
         """Repaint in place; lay the screen out again only when the card's height changes."""
         self.update(card, layout=False)
         self.clear_cached_dimensions()
+        self._measured.clear()
         width = self.content_size.width
         if not width or self.get_content_height(self.size, self.app.size, width) != (
             self.content_size.height
