@@ -91,7 +91,7 @@ class Outbox(Protocol):
     """Writes encoded frames to sessions; implemented by the socket layer."""
 
     def send(self, sessions: Collection[Session], payload: bytes) -> int:
-        """Queue ``payload`` to each session; returns how many took it."""
+        """Queue ``payload`` for each session, written when the loop turn ends; returns how many."""
 
     def close(self, session: Session, code: int, reason: str) -> None:
         """Close one session's connection."""
@@ -296,7 +296,7 @@ class Hub:
         self.outbox.send(list(self.sessions.values()), ev.encode_event(updated))
 
     def deliver(self, delivery: Delivery) -> int:
-        """Write one message to its local recipients; returns how many took it."""
+        """Queue one message for its local recipients; returns how many."""
         members = self.sessions if delivery.room is None else self.rooms.get(delivery.room, {})
         recipients = list(members.values())
         excluded = members.get(delivery.exclude) if delivery.exclude is not None else None
