@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from textual import events, work
+from textual import events, screen, work
 from textual.app import App
 from textual.notifications import SeverityLevel
 
@@ -243,6 +244,24 @@ class DispatchApp(App[None]):
                     await self.main.refresh_members()
             await asyncio.sleep(self.settings.poll_interval)
 
+
+#: Screen updates a second at most. A key is drawn at the screen's next update,
+#: and at Textual's 60 that wait was most of a keystroke's latency on a busy
+#: floor; the panes keep their own pace, so more updates cost no more CPU.
+FRAMES_PER_SECOND = 120
+
+
+def _draw_keys_sooner() -> None:
+    """Textual reads ``TEXTUAL_FPS`` once, when it is imported, into the screens' update period.
+
+    The console sets that period itself, before any screen starts its update
+    timer, unless the user chose a rate with ``TEXTUAL_FPS``.
+    """
+    if "TEXTUAL_FPS" not in os.environ:
+        screen.UPDATE_PERIOD = 1 / FRAMES_PER_SECOND  # type: ignore[misc]
+
+
+_draw_keys_sooner()
 
 #: How long after a key the panes wait, and for at most how many ticks in a row.
 _KEY_FIRST = 0.05

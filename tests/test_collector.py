@@ -1,12 +1,16 @@
-"""The console's drawn lines are freed by refcounting, not left to the garbage collector."""
+"""The console keeps garbage collection and screen updates out of a keystroke's way."""
 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 
 from rich.segment import Segment
 from textual.strip import Strip
 
+from dispatch_tui.app import FRAMES_PER_SECOND
 from dispatch_tui.collector import GapCollector, stop_strip_self_cycles
 
 
@@ -126,3 +130,23 @@ def test_generations_are_chosen_as_python_chooses_them() -> None:
     assert generations[middle_every + 1] == 1
     first_full = generations.index(2)
     assert generations[:first_full].count(1) == old_every + 1
+
+
+def _update_period(environment: dict[str, str]) -> float:
+    """The screens' update period in a fresh console process (Textual reads it once)."""
+    script = "import dispatch_tui.app, textual.screen; print(textual.screen.UPDATE_PERIOD)"
+    env = {key: value for key, value in os.environ.items() if key != "TEXTUAL_FPS"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return float(result.stdout)
+
+
+def test_the_console_updates_the_screen_sooner_unless_the_user_chose_a_rate() -> None:
+    assert _update_period({}) == 1 / FRAMES_PER_SECOND
+    assert _update_period({"TEXTUAL_FPS": "30"}) == 1 / 30
