@@ -70,9 +70,11 @@ class GapCollector:
     chosen so that no key waits: just after a key was drawn (``drawn`` to
     ``next_key_soonest`` seconds after it, when a typist's next key is furthest
     away), when nobody has typed for ``not_typing`` seconds, or once a due
-    collection has waited ``longest_wait`` seconds. Generations are chosen as
-    Python chooses them: the middle one once more young collections than its
-    threshold ran since the last, all of them likewise after middle ones.
+    collection has waited ``longest_wait`` seconds. Generations are chosen by
+    Python's thresholds: the middle one once more young collections than its
+    threshold ran since the last, all of them likewise after middle ones
+    (without Python's rule that also waits for the old generation to grow by
+    a quarter: full collections come a little more often).
     """
 
     def __init__(
@@ -97,17 +99,20 @@ class GapCollector:
         _, self._middle_every, self._old_every = gc.get_threshold()
         self._last_key = -math.inf
         self._due_since: float | None = None
+        self._was_enabled = gc.isenabled()
 
     def start(self) -> None:
         """Take over from Python's automatic collection, after moving start-up objects out."""
         stop_strip_self_cycles()
+        self._was_enabled = gc.isenabled()
         gc.collect()
         gc.freeze()
         gc.disable()
 
     def stop(self) -> None:
-        """Hand collection back to Python."""
-        gc.enable()
+        """Hand collection back to Python, as it was before :meth:`start`."""
+        if self._was_enabled:
+            gc.enable()
 
     def key_pressed(self) -> None:
         self._last_key = self._clock()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
@@ -71,6 +72,34 @@ def _room_of(n: int) -> str:
     return "fire" if 10 <= n < 20 else "ops"
 
 
+def _count_writes(relay: Relay, members: int) -> list[int]:
+    """Count the relay's writes to each of its last ``members`` clients (asyncio's transport)."""
+    writes = [0] * members
+    for index, session in enumerate(list(relay.hub.sessions.values())[-members:]):
+        transport = session.transport.transport
+        write = transport.write
+
+        def counted(data: bytes, write=write, index=index) -> None:  # type: ignore[no-untyped-def]
+            writes[index] += 1
+            write(data)
+
+        transport.write = counted
+    return writes
+
+
+def _send_in_one_write(publisher: ClientConnection, messages: list[tuple[str, Any]]) -> None:
+    """``send_to_room`` frames for (room, message) pairs, in one write to the socket."""
+    frames = [
+        json.dumps(
+            {"event": "send_to_room", "data": {"room_name": room, "message": message}}
+        ).encode()
+        for room, message in messages
+    ]
+    publisher.transport.write(
+        b"".join(Frame(Opcode.TEXT, frame).serialize(mask=True, extensions=[]) for frame in frames)
+    )
+
+
 async def test_a_burst_reaches_each_member_in_order_in_a_few_writes(relay: Relay) -> None:
     """Frames read in one go are written to each member together, not one system call each.
 
@@ -85,27 +114,8 @@ async def test_a_burst_reaches_each_member_in_order_in_a_few_writes(relay: Relay
             await recv_event(ws, "room_joined")
         await request(members[0], "join_room", {"room_name": "fire"})
         await recv_event(members[0], "room_joined")
-        writes = [0] * len(members)
-        for index, session in enumerate(list(relay.hub.sessions.values())[1:]):
-            transport = session.transport.transport
-            write = transport.write
-
-            def counted(data: bytes, write=write, index=index) -> None:  # type: ignore[no-untyped-def]
-                writes[index] += 1
-                write(data)
-
-            transport.write = counted
-        frames = [
-            json.dumps(
-                {"event": "send_to_room", "data": {"room_name": _room_of(n), "message": {"n": n}}}
-            ).encode()
-            for n in range(BURST)
-        ]
-        publisher.transport.write(
-            b"".join(
-                Frame(Opcode.TEXT, frame).serialize(mask=True, extensions=[]) for frame in frames
-            )
-        )
+        writes = _count_writes(relay, len(members))
+        _send_in_one_write(publisher, [(_room_of(n), {"n": n}) for n in range(BURST)])
         for index, ws in enumerate(members):
             expected = [n for n in range(BURST) if index == 0 or _room_of(n) == "ops"]
             received: list[int] = []

@@ -67,7 +67,7 @@ class RelayMetrics:
         )
         self.deliveries = Counter(
             "dispatch_deliveries",
-            "Frames of relayed messages written to clients of this relay",
+            "Frames of relayed messages queued for clients of this relay",
             registry=registry,
         )
         self.errors = Counter(

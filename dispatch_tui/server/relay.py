@@ -48,6 +48,9 @@ DEFAULT_MAX_CLIENT_BUFFER = 2 << 20
 SLOW_CONSUMER = "slow consumer"
 #: Seconds a slow consumer has to read up to its close frame.
 SLOW_CONSUMER_GRACE = 30.0
+#: Bytes of frames joined into one write at most: the slow-consumer cap is
+#: checked before each write, so a client goes over it by at most this much.
+WRITE_RUN_MAX_BYTES = 65536
 
 
 def default_db_path() -> Path:
@@ -105,6 +108,8 @@ class WebSocketOutbox:
         self.metrics = metrics
         self._closing: set[asyncio.Task[None]] = set()
         self._queued: list[tuple[Collection[Session], bytes]] = []
+        #: Clients closed as slow consumers whose close has not finished yet.
+        self._dropping: set[str] = set()
 
     def send(self, sessions: Collection[Session], payload: bytes) -> int:
         """Queue one text frame for every session; returns how many it was queued for."""
@@ -116,13 +121,20 @@ class WebSocketOutbox:
         return len(sessions)
 
     def flush(self) -> None:
-        """Write what is queued, in order; a run of frames for the same sessions goes as one."""
+        """Write what is queued, in order; a run of frames for the same sessions goes as one.
+
+        A run stops at ``WRITE_RUN_MAX_BYTES`` (or one frame, if larger).
+        """
         queued, self._queued = self._queued, []
         start = 0
         while start < len(queued):
-            sessions = queued[start][0]
+            sessions, first = queued[start]
+            size = len(first)
             stop = start + 1
             while stop < len(queued) and queued[stop][0] == sessions:
+                size += len(queued[stop][1])
+                if size > WRITE_RUN_MAX_BYTES:
+                    break
                 stop += 1
             self._write(sessions, [payload for _, payload in queued[start:stop]])
             start = stop
@@ -162,6 +174,10 @@ class WebSocketOutbox:
             broadcast(others, payload, text=True)
 
     def _drop_slow(self, session: Session, limit: int) -> None:
+        """Close a client over the cap once, however many writes find it still over."""
+        if session.client_id in self._dropping:
+            return
+        self._dropping.add(session.client_id)
         logger.warning(
             "closing %s (%s): more than %d bytes unsent",
             session.client_id,
@@ -179,16 +195,19 @@ class WebSocketOutbox:
         connection.close_timeout = SLOW_CONSUMER_GRACE
         if self.metrics is not None:
             self.metrics.closed("slow_consumer")
-        self._close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
+        task = self._close(session, CloseCode.TRY_AGAIN_LATER, SLOW_CONSUMER)
+        task.add_done_callback(lambda _: self._dropping.discard(session.client_id))
 
     def close(self, session: Session, code: int, reason: str) -> None:
         """Close after what is queued for it (the reason it is closed, often) is written."""
         self.flush()
         self._close(session, code, reason)
 
-    def _close(self, session: Session, code: int, reason: str) -> None:
+    def _close(self, session: Session, code: int, reason: str) -> asyncio.Task[None]:
         connection: ServerConnection = session.transport
-        start_task(connection.close(code, reason), f"close {session.client_id}", self._closing)
+        return start_task(
+            connection.close(code, reason), f"close {session.client_id}", self._closing
+        )
 
 
 def format_address(remote: Any) -> str:
