@@ -170,8 +170,9 @@ class WebSocketOutbox:
                     for payload in payloads
                 )
             transport.write(framed)
-        for payload in payloads if others else ():
-            broadcast(others, payload, text=True)
+        if others:
+            for payload in payloads:
+                broadcast(others, payload, text=True)
 
     def _drop_slow(self, session: Session, limit: int) -> None:
         """Close a client over the cap once, however many writes find it still over."""
