@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import math
 import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,7 @@ from textual.notifications import SeverityLevel
 
 from dispatch_tui.cli.exit_codes import Exit
 from dispatch_tui.client import ClientError, ConnectionFailed, DispatchClient, LinkState
-from dispatch_tui.collector import GapCollector
+from dispatch_tui.collector import GapCollector, GapWait, KeyGaps
 from dispatch_tui.console_state import ConsoleState
 from dispatch_tui.screens.main import ALL_PANES, PANE_GROUPS, MainScreen
 from dispatch_tui.screens.palette import ConsoleCommands
@@ -80,11 +79,11 @@ class DispatchApp(App[None]):
         self.bells = 0
         #: Why the console ended on its own: (exit code, message) for the CLI.
         self.failure: tuple[int, str] | None = None
-        #: Until when panes wait so that a key just pressed is drawn on its own.
-        self._typing_until = 0.0
-        self._deferred_redraws = 0
-        self._next_pane = itertools.cycle(PANE_GROUPS)
-        self.collector = GapCollector()
+        self.gaps = KeyGaps()
+        self.collector = GapCollector(self.gaps)
+        self._panes_wait = GapWait(self.gaps, _PANES_LONGEST_WAIT)
+        #: When each group of panes was last drawn.
+        self._drawn_at = dict.fromkeys(PANE_GROUPS, -math.inf)
         #: The latest notifications, newest last, as shown on the notice line.
         self.notices: list[str] = []
         client.on_state = self._link_changed
@@ -105,10 +104,9 @@ class DispatchApp(App[None]):
         )
         await self.push_screen(self._main)
         self.state.changed.update({"status", "rooms", "calls", "advice", "room_switched"})
-        self.set_interval(self.settings.redraw_interval / len(PANE_GROUPS), self._redraw_a_pane)
         self.set_interval(1.0, self._tick)
         self.collector.start()
-        self.set_interval(_COLLECT_CHECK_SECONDS, self.collector.tick)
+        self.set_interval(_GAP_CHECK_SECONDS, self._work_in_gaps)
         if self.connect_on_mount:
             self._run_link()
 
@@ -119,8 +117,7 @@ class DispatchApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         """Note each key, so that neither the panes nor the collector hold up its drawing."""
         if isinstance(event, events.Key):
-            self._typing_until = time.monotonic() + _KEY_FIRST
-            self.collector.key_pressed()
+            self.gaps.key_pressed()
         await super().on_event(event)
 
     def redraw(self, panes: frozenset[str] = ALL_PANES) -> None:
@@ -147,18 +144,29 @@ class DispatchApp(App[None]):
                 self._ring()
             self.state.floor.new_alerts = []
 
-    def _redraw_a_pane(self) -> None:
-        """Draw the next group of panes, unless a key was just pressed.
+    def _work_in_gaps(self) -> None:
+        """Draw the panes that are due, then collect garbage if that is due: both between keys."""
+        self._redraw_due_panes()
+        self.collector.tick()
 
-        Right after a key the panes wait (at most a few ticks): the screen
-        update that shows the key then carries nothing else, so typing stays
-        quick however busy the floor is.
+    def _redraw_due_panes(self) -> None:
+        """Draw each group of panes that changed, at most every ``redraw_interval``.
+
+        While someone types, the panes wait for a gap between keys (at most
+        :data:`_PANES_LONGEST_WAIT`): the screen update that shows a key then
+        carries nothing else, so typing stays quick however busy the floor is.
         """
-        if time.monotonic() < self._typing_until and self._deferred_redraws < _MAX_DEFERRED:
-            self._deferred_redraws += 1
+        changed = self.state.changed
+        if not changed:
             return
-        self._deferred_redraws = 0
-        self.redraw(next(self._next_pane))
+        now = self.gaps.clock()
+        interval = self.settings.redraw_interval
+        due = [g for g in PANE_GROUPS if g & changed and now - self._drawn_at[g] >= interval]
+        if not due or not self._panes_wait.may_run():
+            return
+        for group in due:
+            self._drawn_at[group] = now
+        self.redraw(frozenset().union(*due))
 
     def alarm(self, call_id: str, suggestion: dict[str, Any]) -> None:
         """Ring the bell once and raise a notification for a new priority-1 call."""
@@ -263,10 +271,9 @@ def _draw_keys_sooner() -> None:
 
 _draw_keys_sooner()
 
-#: How long after a key the panes wait, and for at most how many ticks in a row.
-_KEY_FIRST = 0.05
-_MAX_DEFERRED = 4
-#: How often the console looks whether garbage should be collected now.
-_COLLECT_CHECK_SECONDS = 0.025
+#: How often the console looks whether panes should be drawn or garbage collected.
+_GAP_CHECK_SECONDS = 0.025
+#: How long changed panes wait at most for a gap between keys.
+_PANES_LONGEST_WAIT = 0.3
 #: Notifications kept in :attr:`DispatchApp.notices`.
 _NOTICES_KEPT = 50

@@ -8,7 +8,8 @@ collections that this garbage fed stalled keys for tens of milliseconds.
 :func:`stop_strip_self_cycles` returns the strip itself without caching it,
 which is what the cache would have returned anyway.
 
-What garbage is left, :class:`GapCollector` collects between keystrokes.
+What garbage is left, :class:`GapCollector` collects between keystrokes, in the
+gaps that :class:`KeyGaps` finds; the console's panes wait for them too.
 """
 
 from __future__ import annotations
@@ -60,45 +61,85 @@ def stop_strip_self_cycles() -> None:
     Strip.divide = _divide_uncached_self  # type: ignore[method-assign]
 
 
-class GapCollector:
-    """Collects garbage in the gaps between keystrokes, not whenever a threshold is crossed.
+class KeyGaps:
+    """When a typist's next key is least likely: just after one was drawn, or nobody types.
 
-    Python's automatic collection runs in the middle of whatever allocates,
-    and a collection of the older generations takes tens of milliseconds: a
-    key typed then waits for it. This one is driven by :meth:`tick` (a timer):
-    once enough was allocated it collects, as Python would, but at a moment
-    chosen so that no key waits: just after a key was drawn (``drawn`` to
-    ``next_key_soonest`` seconds after it, when a typist's next key is furthest
-    away), when nobody has typed for ``not_typing`` seconds, or once a due
-    collection has waited ``longest_wait`` seconds. Generations are chosen by
-    Python's thresholds: the middle one once more young collections than its
-    threshold ran since the last, all of them likewise after middle ones
-    (without Python's rule that also waits for the old generation to grow by
-    a quarter: full collections come a little more often).
+    A key is drawn within a screen update or two; from ``drawn`` to
+    ``next_key_soonest`` seconds after it the next one is furthest away, and
+    once nobody has typed for ``not_typing`` seconds no key is expected at all.
+    Work that would hold a key up (a collection, a pane's layout) waits for one.
     """
 
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
         *,
-        young: int = YOUNG_THRESHOLD,
         drawn: float = 0.03,
         next_key_soonest: float = 0.12,
         not_typing: float = 1.0,
+    ) -> None:
+        self.clock = clock
+        self._gap = (drawn, next_key_soonest)
+        self._not_typing = not_typing
+        #: When the last key was pressed (on ``clock``).
+        self.last_key = -math.inf
+
+    def key_pressed(self) -> None:
+        self.last_key = self.clock()
+
+    def open(self, now: float) -> bool:
+        since_key = now - self.last_key
+        return self._gap[0] <= since_key <= self._gap[1] or since_key >= self._not_typing
+
+
+class GapWait:
+    """Work held back for a gap between keys, but never longer than ``longest_wait`` seconds."""
+
+    def __init__(self, gaps: KeyGaps, longest_wait: float) -> None:
+        self._gaps = gaps
+        self._longest_wait = longest_wait
+        self._due_since: float | None = None
+
+    def may_run(self) -> bool:
+        """Asked while the work is due: True in a gap, or once it has waited too long."""
+        now = self._gaps.clock()
+        if self._due_since is None:
+            self._due_since = now
+        if self._gaps.open(now) or now - self._due_since >= self._longest_wait:
+            self._due_since = None
+            return True
+        return False
+
+
+class GapCollector:
+    """Collects garbage in the gaps between keystrokes, not whenever a threshold is crossed.
+
+    Python's automatic collection runs in the middle of whatever allocates,
+    and a collection of the older generations takes tens of milliseconds: a
+    key typed then waits for it. This one is driven by :meth:`tick` (a timer):
+    once enough was allocated it collects, as Python would, but in a gap
+    between keys (:class:`KeyGaps`), or once a due collection has waited
+    ``longest_wait`` seconds. Generations are chosen by Python's thresholds:
+    the middle one once more young collections than its threshold ran since
+    the last, all of them likewise after middle ones (without Python's rule
+    that also waits for the old generation to grow by a quarter: full
+    collections come a little more often).
+    """
+
+    def __init__(
+        self,
+        gaps: KeyGaps,
+        *,
+        young: int = YOUNG_THRESHOLD,
         longest_wait: float = 2.0,
         counts: Callable[[], tuple[int, int, int]] = gc.get_count,
         collect: Callable[[int], object] = gc.collect,
     ) -> None:
-        self._clock = clock
         self._young = young
-        self._gap = (drawn, next_key_soonest)
-        self._not_typing = not_typing
-        self._longest_wait = longest_wait
+        self._wait = GapWait(gaps, longest_wait)
         self._counts = counts
         self._collect = collect
         _, self._middle_every, self._old_every = gc.get_threshold()
-        self._last_key = -math.inf
-        self._due_since: float | None = None
         self._was_enabled = gc.isenabled()
 
     def start(self) -> None:
@@ -114,20 +155,10 @@ class GapCollector:
         if self._was_enabled:
             gc.enable()
 
-    def key_pressed(self) -> None:
-        self._last_key = self._clock()
-
     def tick(self) -> int | None:
         """Collect if it is due and no key is waiting to be drawn; returns the generation."""
         young, middle, old = self._counts()
-        if young < self._young:
-            return None
-        now = self._clock()
-        if self._due_since is None:
-            self._due_since = now
-        since_key = now - self._last_key
-        in_gap = self._gap[0] <= since_key <= self._gap[1] or since_key >= self._not_typing
-        if not in_gap and now - self._due_since < self._longest_wait:
+        if young < self._young or not self._wait.may_run():
             return None
         if old > self._old_every:
             generation = 2
@@ -136,5 +167,4 @@ class GapCollector:
         else:
             generation = 0
         self._collect(generation)
-        self._due_since = None
         return generation

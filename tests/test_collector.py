@@ -11,7 +11,7 @@ from rich.segment import Segment
 from textual.strip import Strip
 
 from dispatch_tui.app import FRAMES_PER_SECOND
-from dispatch_tui.collector import GapCollector, stop_strip_self_cycles
+from dispatch_tui.collector import GapCollector, GapWait, KeyGaps, stop_strip_self_cycles
 
 
 def _texts(strips: list[Strip]) -> list[str]:
@@ -72,26 +72,24 @@ class Clock:
         return self.now
 
 
-def gap_collector(fake: FakeGc, clock: Clock) -> GapCollector:
+def key_gaps(clock: Clock) -> KeyGaps:
+    return KeyGaps(clock, drawn=0.03, next_key_soonest=0.12, not_typing=1.0)
+
+
+def gap_collector(fake: FakeGc, gaps: KeyGaps) -> GapCollector:
     return GapCollector(
-        clock,
-        young=1000,
-        drawn=0.03,
-        next_key_soonest=0.12,
-        not_typing=1.0,
-        longest_wait=2.0,
-        counts=fake.counts,
-        collect=fake.collect,
+        gaps, young=1000, longest_wait=2.0, counts=fake.counts, collect=fake.collect
     )
 
 
 def test_the_collector_waits_for_enough_garbage_and_for_a_gap_after_a_key() -> None:
     fake, clock = FakeGc(), Clock()
-    collector = gap_collector(fake, clock)
+    gaps = key_gaps(clock)
+    collector = gap_collector(fake, gaps)
     fake.young = 999
     assert collector.tick() is None  # not enough allocated yet
     fake.young = 1000
-    collector.key_pressed()
+    gaps.key_pressed()
     assert collector.tick() is None  # the key is not on screen yet
     clock.now += 0.05
     assert collector.tick() == 0  # just after the key was drawn
@@ -100,18 +98,19 @@ def test_the_collector_waits_for_enough_garbage_and_for_a_gap_after_a_key() -> N
 
 def test_a_key_due_soon_holds_the_collection_back_until_the_longest_wait() -> None:
     fake, clock = FakeGc(), Clock()
-    collector = gap_collector(fake, clock)
+    gaps = key_gaps(clock)
+    collector = gap_collector(fake, gaps)
     fake.young = 5000
-    collector.key_pressed()
+    gaps.key_pressed()
     clock.now += 0.5  # past the gap after this key: the next key may come at any moment
     assert collector.tick() is None
     for _ in range(18):  # a typist who keeps on, a key every 100 ms, ticks in between
         clock.now += 0.1
-        collector.key_pressed()
+        gaps.key_pressed()
         clock.now += 0.01
         assert collector.tick() is None
     clock.now += 0.09
-    collector.key_pressed()
+    gaps.key_pressed()
     clock.now += 0.01  # no gap: a key was just pressed
     assert collector.tick() == 0  # due for 2 s: collected whatever the keys
     clock.now += 2.0  # nobody types
@@ -119,10 +118,33 @@ def test_a_key_due_soon_holds_the_collection_back_until_the_longest_wait() -> No
     assert collector.tick() == 0
 
 
+def test_work_waits_for_a_gap_after_a_key_but_not_longer_than_its_longest_wait() -> None:
+    clock = Clock()
+    gaps = key_gaps(clock)
+    wait = GapWait(gaps, longest_wait=0.3)
+    assert wait.may_run()  # nobody has typed
+    gaps.key_pressed()
+    clock.now += 0.01
+    assert not wait.may_run()  # the key is not drawn yet
+    clock.now += 0.04
+    assert wait.may_run()  # just after it was
+    clock.now += 0.1
+    assert not wait.may_run()  # the next key may come at any moment
+    clock.now += 0.25
+    assert not wait.may_run()
+    clock.now += 0.06
+    assert wait.may_run()  # waited 0.3 s: runs whatever the keys
+    clock.now += 0.01
+    assert not wait.may_run()  # due again: waits again
+    clock.now += 1.0
+    assert wait.may_run()  # nobody types any more
+
+
 def test_generations_are_chosen_as_python_chooses_them() -> None:
     """The middle generation once more than threshold1 young collections ran since, and so on."""
     fake, clock = FakeGc(), Clock()
-    collector = gap_collector(fake, clock)
+    gaps = key_gaps(clock)
+    collector = gap_collector(fake, gaps)
     _, middle_every, old_every = gc.get_threshold()
     generations = []
     for _ in range((middle_every + 2) * (old_every + 2)):

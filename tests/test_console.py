@@ -289,7 +289,7 @@ async def test_the_console_collects_garbage_itself_between_keys_and_hands_back_o
         before = time.monotonic()
         await pilot.press("x")
         await pilot.pause()
-        assert app.collector._last_key >= before
+        assert app.gaps.last_key >= before
         garbage: list[object] = []
         garbage.append(garbage)  # a cycle: only a collection frees it
         marker = weakref.ref(_Node(garbage))
@@ -298,6 +298,29 @@ async def test_the_console_collects_garbage_itself_between_keys_and_hands_back_o
         await until(pilot, lambda: marker() is None, "the console to collect the cycle")
         del allocated
     assert gc.isenabled()
+
+
+async def test_while_someone_types_the_panes_wait_for_the_gap_after_each_key(
+    relay: Relay,
+) -> None:
+    """A key's screen update carries no pane: what changed meanwhile is drawn once the key is."""
+    app = console_app(relay.url)
+    async with running(app) as pilot:
+        app.screen.query_one("#message", Input).focus()
+        since_key: list[float] = []
+        draw = app.main.redraw
+
+        def noting_when(*args: Any) -> None:
+            since_key.append(app.gaps.clock() - app.gaps.last_key)
+            draw(*args)
+
+        app.main.redraw = noting_when  # type: ignore[method-assign]
+        for _ in range(12):
+            app.state.changed.add("status")
+            await pilot.press("x")
+            await pilot.pause(0.06)
+        assert len(since_key) >= 6, "the panes were not drawn between the keys"
+        assert min(since_key) >= 0.03, f"a pane was drawn with a key: {sorted(since_key)[:3]}"
 
 
 async def test_broadcast_asks_first_and_sends_only_after_yes(relay: Relay) -> None:

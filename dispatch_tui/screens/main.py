@@ -43,8 +43,7 @@ from dispatch_tui.widgets.rooms import RoomList
 from dispatch_tui.widgets.status import StatusBar, status_line
 from dispatch_tui.widgets.units import UnitsBoard, status_text
 
-#: The panes in turn, one group per redraw tick: each screen update then carries a
-#: fraction of the work, so a key typed meanwhile never waits behind all of it.
+#: The panes in groups, each drawn at most every ``redraw_interval`` once it changed.
 PANE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"status", "rooms", "alerts"}),
     frozenset({"calls", "units"}),
