@@ -276,6 +276,15 @@ async def test_typing_repaints_the_line_without_laying_the_screen_out(relay: Rel
         assert field._layout_updates - layouts <= 1, "typing laid the screen out per key"
         await until(pilot, lambda: "word24" in rendered(field), "the end of a long line in view")
         assert "word0 " not in rendered(field)
+        app.screen.refresh(layout=True)  # a pane changed: the screen is laid out again
+        await pilot.pause()
+        await pilot.press(*" more")
+        await pilot.pause()
+        # Input's hidden scrollbar would now be moved (and redrawn) by every key.
+        assert not field.show_horizontal_scrollbar
+        await until(
+            pilot, lambda: "word24 more" in rendered(field), "the line to follow the cursor"
+        )
 
 
 async def test_the_console_collects_garbage_itself_between_keys_and_hands_back_on_exit(

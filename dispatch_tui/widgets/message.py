@@ -15,6 +15,18 @@ class MessageInput(Input):
     changes: on a busy floor that layout took tens of milliseconds per key. The
     input's size never depends on its text (the row gives it its width), so a
     repaint is all a new value needs.
+
+    Its horizontal scrollbar is hidden (Input draws it 0 cells high), yet once
+    a layout found the text wider than the field, every key past the edge moved
+    it, and a screen update with that scrollbar in it cost twice as much. With
+    ``overflow-x: hidden`` it is never shown; the input still scrolls to its
+    cursor.
+    """
+
+    DEFAULT_CSS = """
+    MessageInput {
+        overflow-x: hidden;
+    }
     """
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
