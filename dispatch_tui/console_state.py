@@ -207,6 +207,8 @@ class ConsoleState:
         #: ``failed`` once the relay's journal could not commit (None: it works).
         self.journal: str | None = None
         self.changed: set[str] = set()
+        #: Who else is in the selected room, as the relay last listed them.
+        self.clients: tuple[ev.ClientEntry, ...] = ()
         #: Chat lines of the selected room not yet drawn.
         self.new_chat: list[ChatLine] = []
         #: Calls that just became priority 1; the app rings the bell for each.
@@ -367,12 +369,24 @@ class ConsoleState:
         self.changed.add("rooms")
 
     def set_members(self, rooms: dict[str, int]) -> None:
-        """Member counts from ``rooms_list``; rooms gone empty drop to 0."""
+        """Member counts from ``rooms_list``; rooms gone empty drop to 0.
+
+        The rooms pane is redrawn only if a count changed: the console asks
+        every few seconds, and most answers are the same.
+        """
+        before = {name: room.members for name, room in self.rooms.items()}
         for room in self.rooms.values():
             room.members = 0
         for name, members in rooms.items():
             self.room(name).members = members
-        self.changed.add("rooms")
+        if {name: room.members for name, room in self.rooms.items()} != before:
+            self.changed.add("rooms")
+
+    def set_clients(self, clients: list[ev.ClientEntry]) -> None:
+        """Who is in the selected room, from ``clients_list``; redrawn if it changed."""
+        if tuple(clients) != self.clients:
+            self.clients = tuple(clients)
+            self.changed.add("clients")
 
     def select(self, name: str) -> Room:
         room = self.room(name)

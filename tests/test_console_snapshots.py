@@ -335,7 +335,7 @@ def live_console(notes: list[str], extra: tuple[dict[str, Any], ...] = ()) -> Ru
         app.state.set_members({"dispatch_center": 4, "field_ops": 3, "hazmat": 0})
         app.state.select("dispatch_center")
         app._link_changed(LinkState.CONNECTED)
-        app.main.show_clients(
+        app.state.set_clients(
             [
                 ClientEntry(address="127.0.0.1:1", name="Dispatcher 3", role="console"),
                 ClientEntry(address="127.0.0.1:1", name="Medic 7", role="client"),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatch_tui.console_state import ChatLine, ConsoleState, chat_urgency, message_text
+from dispatch_tui.events import ClientEntry
 
 NOW = datetime(2026, 11, 26, 19, 44, tzinfo=UTC)
 
@@ -165,3 +166,23 @@ def test_a_relay_whose_journal_failed_is_shown_in_the_status_bar() -> None:
     assert state.journal == "failed"
     line = status_line("ws://a", None, LinkState.CONNECTED, "off", "ready", None, None, "failed")
     assert "journal: failed (messages not stored)" in line.plain
+
+
+def test_polled_members_and_clients_mark_their_panes_only_when_they_changed() -> None:
+    """The console polls every few seconds; an answer like the last one redraws nothing."""
+    state = ConsoleState()
+    state.set_members({"dispatch_center": 2})
+    state.set_clients([ClientEntry(address="127.0.0.1:1", name="Medic 7", role="client")])
+    assert {"rooms", "clients"} <= state.changed
+    state.changed.clear()
+    state.set_members({"dispatch_center": 2})
+    state.set_clients([ClientEntry(address="127.0.0.1:1", name="Medic 7", role="client")])
+    assert not state.changed
+    state.set_members({"dispatch_center": 3})
+    assert state.changed == {"rooms"}
+    state.set_members({})  # the room emptied
+    assert state.room("dispatch_center").members == 0
+    state.changed.clear()
+    state.set_clients([])
+    assert state.changed == {"clients"}
+    assert state.clients == ()

@@ -45,7 +45,7 @@ from dispatch_tui.widgets.units import UnitsBoard, status_text
 
 #: The panes in groups, each drawn at most every ``redraw_interval`` once it changed.
 PANE_GROUPS: tuple[frozenset[str], ...] = (
-    frozenset({"status", "rooms", "alerts"}),
+    frozenset({"status", "rooms", "clients", "alerts"}),
     frozenset({"calls", "units"}),
     frozenset({"chat", "room_switched"}),
     frozenset({"advice"}),
@@ -181,6 +181,8 @@ class MainScreen(Screen[None]):
             self.gap_banner.display = link is LinkState.GAP
         if "rooms" in changed:
             self.room_list.show(list(state.rooms.values()), state.selected)
+        if "clients" in changed:
+            self.show_clients(state.clients)
         marks = state.floor.marks
         if "alerts" in changed:
             self.alert_banner.show(state.floor.alerts)
@@ -205,7 +207,7 @@ class MainScreen(Screen[None]):
         """A notification on the line above the keys: a toast would cover a pane."""
         self.notice.show(text, severity, self.clock(), timeout)
 
-    def show_clients(self, clients: list[ev.ClientEntry]) -> None:
+    def show_clients(self, clients: tuple[ev.ClientEntry, ...]) -> None:
         text = Text()
         for client in clients:
             if text:
@@ -221,7 +223,7 @@ class MainScreen(Screen[None]):
         self.state.set_members((await self.client.list_rooms()).rooms)
         if self.state.selected is not None:
             listed = await self.client.list_clients(self.state.selected)
-            self.show_clients(listed.clients)
+            self.state.set_clients(listed.clients)
 
     async def join_rooms(self, room_names: tuple[str, ...]) -> None:
         """Join the rooms the console starts in, and open the first."""
