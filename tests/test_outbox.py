@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,14 +71,19 @@ async def test_a_slow_consumer_is_closed_once_and_gets_nothing_more() -> None:
     outbox = WebSocketOutbox(max_client_buffer=1000)
     slow, fine = session("slow"), session("fine")
     slow.transport.transport.unsent = 5000
+    big = b"x" * (WRITE_RUN_MAX_BYTES // 2)  # the slow one's frames take two writes
     for n in range(3):
-        outbox.send([slow, fine], b"frame %d" % n)
-        outbox.send([fine], b"reply %d" % n)  # a different run for each frame
+        outbox.send([slow, fine], b"frame %d " % n + big)
+        outbox.send([fine], b"reply %d" % n)
     outbox.flush()
     await _settle()
     assert slow.transport.transport.written == []
     assert slow.transport.closes == [(1013, "slow consumer")]
-    assert len(fine.transport.transport.written) == 6
+    received = b"".join(fine.transport.transport.written)
+    order = [
+        received.index(b"%s %d" % (kind, n)) for n in range(3) for kind in (b"frame", b"reply")
+    ]
+    assert order == sorted(order), "the fine client got its frames out of order"
 
 
 async def _settle() -> None:
@@ -95,3 +102,90 @@ async def test_closing_a_connection_writes_what_was_queued_for_it_first(count: i
     assert b"".join(member.transport.transport.written).count(b"error") == count
     await _settle()
     assert member.transport.closes == [(1008, "bye")]
+
+
+async def test_frames_queued_soon_after_a_write_wait_and_go_out_together() -> None:
+    """A quiet outbox writes at the end of the turn; what follows within the interval waits."""
+    outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.2)
+    member = session("member")
+    written = member.transport.transport.written
+    loop = asyncio.get_running_loop()
+    outbox.send([member], b"first")
+    await asyncio.sleep(0)
+    assert written == [b"\x81\x05first"]
+    first_at = loop.time()
+    outbox.send([member], b"second")
+    outbox.send([member], b"third")
+    await asyncio.sleep(0.05)
+    assert len(written) == 1, "a frame right after a write did not wait for the interval"
+    await _until(lambda: len(written) == 2)
+    assert loop.time() - first_at >= 0.2
+    assert written[1] == b"\x81\x06second\x81\x05third"
+
+
+async def test_the_first_frame_after_the_interval_takes_the_waiting_ones_along() -> None:
+    outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.2)
+    member = session("member")
+    written = member.transport.transport.written
+    outbox.send([member], b"first")
+    await asyncio.sleep(0)
+    outbox.send([member], b"waits")
+    await asyncio.sleep(0.25)  # past the interval, before the lull's timer (0.4 s)
+    assert len(written) == 1
+    outbox.send([member], b"comes")
+    await asyncio.sleep(0)
+    assert written[1:] == [b"\x81\x05waits\x81\x05comes"]
+
+
+async def test_without_an_interval_every_turn_writes() -> None:
+    outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0)
+    member = session("member")
+    for frame in (b"one", b"two"):
+        outbox.send([member], frame)
+        await asyncio.sleep(0)
+    assert member.transport.transport.written == [b"\x81\x03one", b"\x81\x03two"]
+
+
+async def test_interleaved_replies_and_room_frames_reach_each_client_in_one_ordered_write() -> None:
+    """A publisher's acks between its room messages: one write per client all the same."""
+    outbox = WebSocketOutbox(max_client_buffer=1 << 20)
+    publisher, listeners = session("publisher"), [session(f"listener{n}") for n in range(3)]
+    for n in range(4):
+        outbox.send(listeners, b"room %d" % n)
+        outbox.send([publisher], b"sent %d" % n)
+    outbox.send([publisher, *listeners], b"everyone")
+    outbox.flush()
+    assert publisher.transport.transport.written == [
+        b"".join(b"\x81\x06sent %d" % n for n in range(4)) + b"\x81\x08everyone"
+    ]
+    for listener in listeners:
+        assert listener.transport.transport.written == [
+            b"".join(b"\x81\x06room %d" % n for n in range(4)) + b"\x81\x08everyone"
+        ]
+
+
+class SlowTransport(FakeTransport):
+    def write(self, data: bytes) -> None:
+        time.sleep(0.02)
+        super().write(data)
+
+
+async def test_after_a_long_write_the_next_one_waits_longer_than_the_interval() -> None:
+    """A write to many clients takes a while: writing must not take all of the relay's time."""
+    outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.001)
+    member = session("member")
+    member.transport.transport = SlowTransport()
+    outbox.send([member], b"slow")
+    await asyncio.sleep(0)
+    assert len(member.transport.transport.written) == 1
+    outbox.send([member], b"next")  # 20 ms after the write began: 20 times the interval
+    await asyncio.sleep(0)
+    assert len(member.transport.transport.written) == 1, "the next write came at once"
+    await _until(lambda: len(member.transport.transport.written) == 2)
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)

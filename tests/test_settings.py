@@ -168,3 +168,18 @@ def test_the_example_in_the_docs_is_a_complete_valid_config(tmp_path: Path) -> N
     settings = load_settings({}, config)
     assert set(tomllib.loads(example.group(1))) == set(ServeSettings.model_fields)
     assert settings.log_format == "json" and settings.origin == ["https://console.example.org"]
+
+
+def test_the_write_interval_reaches_the_relay_and_zero_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dispatch_tui.cli.serve import relay_settings
+    from dispatch_tui.server.relay import DEFAULT_WRITE_INTERVAL, Relay
+
+    assert relay_settings(load_settings({}), None).write_interval == DEFAULT_WRITE_INTERVAL
+    monkeypatch.setenv("DISPATCH_WRITE_INTERVAL", "0")
+    settings = relay_settings(load_settings({}), None)
+    assert Relay(settings).outbox.write_interval == 0
+    assert relay_settings(load_settings({"write_interval": 0.02}), None).write_interval == 0.02
+    with pytest.raises(SettingsError, match="write_interval"):
+        load_settings({"write_interval": -1})

@@ -43,6 +43,10 @@ def serve(
         int,
         typer.Option(help="Unsent bytes a client may lag behind before 1013."),
     ] = default("max_client_buffer"),
+    write_interval: Annotated[
+        float,
+        typer.Option(help="Seconds between writes to the clients at least, while messages flow."),
+    ] = default("write_interval"),
     retention_messages: Annotated[
         int, typer.Option(help="Journal keeps at most this many messages.")
     ] = default("retention_messages"),
@@ -227,6 +231,7 @@ def relay_settings(options: ServeSettings, tls: ssl.SSLContext | None) -> RelayS
         db=options.db if options.db is not None else str(default_db_path()),
         max_message_bytes=options.max_message_bytes,
         max_client_buffer=options.max_client_buffer,
+        write_interval=options.write_interval,
         compression=options.compression,
         ssl_context=tls,
         auth_file=options.auth,

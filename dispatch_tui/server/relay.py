@@ -11,7 +11,9 @@ import asyncio
 import http
 import json
 import logging
+import math
 import ssl
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
@@ -51,6 +53,14 @@ SLOW_CONSUMER_GRACE = 30.0
 #: Bytes of frames joined into one write at most: the slow-consumer cap is
 #: checked before each write, so a client goes over it by at most this much.
 WRITE_RUN_MAX_BYTES = 65536
+#: Seconds between two of the outbox's writes at least, while frames keep
+#: coming: what is queued meanwhile goes out together (see WebSocketOutbox).
+DEFAULT_WRITE_INTERVAL = 0.01
+#: A write to many clients takes a while: the next one waits this many times as
+#: long (so that writing takes a third of the relay's time at most), up to
+#: WRITE_INTERVAL_MAX seconds.
+WRITE_BUSY_FACTOR = 3.0
+WRITE_INTERVAL_MAX = 0.05
 
 
 def default_db_path() -> Path:
@@ -69,6 +79,8 @@ class RelaySettings:
     db: str = field(default_factory=lambda: str(default_db_path()))
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_client_buffer: int = DEFAULT_MAX_CLIENT_BUFFER
+    #: Seconds between two writes to the clients at least, while messages keep coming.
+    write_interval: float = DEFAULT_WRITE_INTERVAL
     compression: bool = False
     retention: Retention = field(default_factory=Retention)
     ping_interval: float | None = 20.0
@@ -101,13 +113,35 @@ class WebSocketOutbox:
     burst (a publisher's frames read in one go, a reply and its broadcast)
     reaches each connection in one write: one system call per connection per
     burst rather than per frame, which is most of what a delivery costs.
+
+    On a busy floor frames come faster than that, and each connection's write
+    is a system call: the outbox writes at most once per ``write_interval``.
+    A frame that finds the last write that long ago goes out at the end of its
+    turn, with whatever waited for it; one queued sooner waits for the next
+    frame after the interval, or twice the interval after the last write if
+    none comes. A write to a thousand clients takes milliseconds itself, so
+    the interval grows to ``WRITE_BUSY_FACTOR`` times the last write's time
+    (``WRITE_INTERVAL_MAX`` at most). A quiet relay (a console, a request and
+    its reply) therefore writes at once; a busy one adds some milliseconds.
     """
 
-    def __init__(self, max_client_buffer: int, metrics: RelayMetrics | None = None) -> None:
+    def __init__(
+        self,
+        max_client_buffer: int,
+        metrics: RelayMetrics | None = None,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
+    ) -> None:
         self.max_client_buffer = max_client_buffer
         self.metrics = metrics
+        self.write_interval = write_interval
         self._closing: set[asyncio.Task[None]] = set()
         self._queued: list[tuple[Collection[Session], bytes]] = []
+        self._flush_due: asyncio.TimerHandle | asyncio.Handle | None = None
+        #: The pending flush is at the end of this turn, not on a timer.
+        self._flush_this_turn = False
+        self._flushed_at = -math.inf
+        #: Seconds from the last write to the next, at least (write_interval or longer).
+        self._interval = write_interval
         #: Clients closed as slow consumers whose close has not finished yet.
         self._dropping: set[str] = set()
 
@@ -115,29 +149,65 @@ class WebSocketOutbox:
         """Queue one text frame for every session; returns how many it was queued for."""
         if not sessions:
             return 0
-        if not self._queued:
-            asyncio.get_running_loop().call_soon(self.flush)
         self._queued.append((sessions, payload))
+        if not self._flush_this_turn:
+            loop = asyncio.get_running_loop()
+            if loop.time() >= self._flushed_at + self._interval:
+                if self._flush_due is not None:
+                    self._flush_due.cancel()
+                self._flush_due = loop.call_soon(self.flush)
+                self._flush_this_turn = True
+            elif self._flush_due is None:
+                # Frames keep coming on a busy floor, and the first one after the
+                # interval flushes (no timer wakes the loop); this is for a lull.
+                due = self._flushed_at + 2 * self._interval
+                self._flush_due = loop.call_at(due, self.flush)
         return len(sessions)
 
     def flush(self) -> None:
-        """Write what is queued, in order; a run of frames for the same sessions goes as one.
+        """Write what is queued: each connection its frames, in order, in as few writes as can be.
 
-        A run stops at ``WRITE_RUN_MAX_BYTES`` (or one frame, if larger).
+        Connections that are sent the same frames share their bytes, built
+        once; a write holds at most ``WRITE_RUN_MAX_BYTES`` (or one frame, if
+        larger).
         """
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+        self._flush_this_turn = False
+        if not self._queued:
+            return
+        self._flushed_at = asyncio.get_running_loop().time()
         queued, self._queued = self._queued, []
-        start = 0
-        while start < len(queued):
-            sessions, first = queued[start]
-            size = len(first)
-            stop = start + 1
-            while stop < len(queued) and queued[stop][0] == sessions:
-                size += len(queued[stop][1])
-                if size > WRITE_RUN_MAX_BYTES:
-                    break
-                stop += 1
-            self._write(sessions, [payload for _, payload in queued[start:stop]])
-            start = stop
+        started = time.perf_counter()
+        self._write_all(queued)
+        if self.write_interval:
+            busy = WRITE_BUSY_FACTOR * (time.perf_counter() - started)
+            self._interval = max(self.write_interval, min(busy, WRITE_INTERVAL_MAX))
+
+    def _write_all(self, queued: list[tuple[Collection[Session], bytes]]) -> None:
+        if len(queued) == 1:
+            sessions, payload = queued[0]
+            self._write(sessions, [payload])
+            return
+        frames_of: dict[Session, list[int]] = {}
+        for index, (sessions, _) in enumerate(queued):
+            for session in sessions:
+                frames_of.setdefault(session, []).append(index)
+        sharing: dict[tuple[int, ...], list[Session]] = {}
+        for session, indexes in frames_of.items():
+            sharing.setdefault(tuple(indexes), []).append(session)
+        for frames, members in sharing.items():
+            run: list[bytes] = []
+            size = 0
+            for index in frames:
+                payload = queued[index][1]
+                if run and size + len(payload) > WRITE_RUN_MAX_BYTES:
+                    self._write(members, run)
+                    run, size = [], 0
+                run.append(payload)
+                size += len(payload)
+            self._write(members, run)
 
     def _write(self, sessions: Collection[Session], payloads: list[bytes]) -> None:
         """Write text frames to every session that is open and keeping up.
@@ -236,7 +306,9 @@ class Relay:
             self.metrics,
             on_failure=lambda reason: self.hub.journal_failed(reason),
         )
-        self.outbox = WebSocketOutbox(settings.max_client_buffer, self.metrics)
+        self.outbox = WebSocketOutbox(
+            settings.max_client_buffer, self.metrics, settings.write_interval
+        )
         broker = self._make_broker()
         pipeline_settings = pipeline or PipelineSettings()
         calls_room = pipeline_settings.suggestions_room

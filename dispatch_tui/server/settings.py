@@ -36,6 +36,7 @@ class ServeSettings(BaseSettings):
     db: str | None = None
     max_message_bytes: int = Field(65536, ge=64)
     max_client_buffer: int = Field(2 << 20, ge=1024)
+    write_interval: float = Field(0.01, ge=0, le=1)
     retention_messages: int = Field(1_000_000, ge=1)
     retention_days: float | None = Field(None, ge=0)
     compression: bool = False
