@@ -118,9 +118,9 @@ class WebSocketOutbox:
     is a system call: the outbox writes at most once per ``write_interval``.
     A frame that finds the last write that long ago goes out at the end of its
     turn, with whatever waited for it; one queued sooner waits for the next
-    frame after the interval or, if none comes, for a timer ``write_interval``
-    later. A write to a thousand clients takes milliseconds itself, so the
-    interval grows to ``WRITE_BUSY_FACTOR`` times the last write's time
+    frame after the interval, or twice the interval after the last write if
+    none comes. A write to a thousand clients takes milliseconds itself, so
+    the interval grows to ``WRITE_BUSY_FACTOR`` times the last write's time
     (``WRITE_INTERVAL_MAX`` at most). A quiet relay (a console, a request and
     its reply) therefore writes at once; a busy one adds some milliseconds.
     """
@@ -160,7 +160,7 @@ class WebSocketOutbox:
             elif self._flush_due is None:
                 # Frames keep coming on a busy floor, and the first one after the
                 # interval flushes (no timer wakes the loop); this is for a lull.
-                due = self._flushed_at + self._interval + self.write_interval
+                due = self._flushed_at + 2 * self._interval
                 self._flush_due = loop.call_at(due, self.flush)
         return len(sessions)
 
