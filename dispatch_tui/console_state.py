@@ -393,7 +393,8 @@ class ConsoleState:
         self.selected = name
         room.mark_read()
         self.new_chat = []
-        self.changed.update({"rooms", "chat", "room_switched"})
+        self.clients = ()  # the next poll lists this room's
+        self.changed.update({"rooms", "clients", "chat", "room_switched"})
         return room
 
     def most_urgent_room(self) -> str | None:

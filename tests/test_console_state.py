@@ -186,3 +186,6 @@ def test_polled_members_and_clients_mark_their_panes_only_when_they_changed() ->
     state.set_clients([])
     assert state.changed == {"clients"}
     assert state.clients == ()
+    state.set_clients([ClientEntry(address="127.0.0.1:1", name="Medic 7", role="client")])
+    state.select("field_ops")
+    assert state.clients == () and "clients" in state.changed  # not the last room's list

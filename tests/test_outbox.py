@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from dispatch_tui.server.hub import Session
-from dispatch_tui.server.relay import WRITE_RUN_MAX_BYTES, WebSocketOutbox
+from dispatch_tui.server.relay import (
+    WRITE_HOLD_MIN_DELIVERIES,
+    WRITE_RUN_MAX_BYTES,
+    WebSocketOutbox,
+)
 
 
 @dataclass
@@ -71,7 +75,7 @@ async def test_a_slow_consumer_is_closed_once_and_gets_nothing_more() -> None:
     outbox = WebSocketOutbox(max_client_buffer=1000)
     slow, fine = session("slow"), session("fine")
     slow.transport.transport.unsent = 5000
-    big = b"x" * (WRITE_RUN_MAX_BYTES // 2)  # the slow one's frames take two writes
+    big = b"x" * (WRITE_RUN_MAX_BYTES // 2)  # the slow one's frames take three writes
     for n in range(3):
         outbox.send([slow, fine], b"frame %d " % n + big)
         outbox.send([fine], b"reply %d" % n)
@@ -104,46 +108,69 @@ async def test_closing_a_connection_writes_what_was_queued_for_it_first(count: i
     assert member.transport.closes == [(1008, "bye")]
 
 
-async def test_frames_queued_soon_after_a_write_wait_and_go_out_together() -> None:
+def room(size: int = WRITE_HOLD_MIN_DELIVERIES) -> list[Session]:
+    """Enough members that a broadcast to them waits for the write interval."""
+    return [session(f"member{n}") for n in range(size)]
+
+
+async def test_broadcasts_queued_soon_after_a_write_wait_and_go_out_together() -> None:
     """A quiet outbox writes at the end of the turn; what follows within the interval waits."""
     outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.2)
-    member = session("member")
-    written = member.transport.transport.written
+    members = room()
+    written = members[0].transport.transport.written
     loop = asyncio.get_running_loop()
-    outbox.send([member], b"first")
+    outbox.send(members, b"first")
     await asyncio.sleep(0)
     assert written == [b"\x81\x05first"]
     first_at = loop.time()
-    outbox.send([member], b"second")
-    outbox.send([member], b"third")
+    outbox.send(members, b"second")
+    outbox.send(members, b"third")
     await asyncio.sleep(0.05)
     assert len(written) == 1, "a frame right after a write did not wait for the interval"
     await _until(lambda: len(written) == 2)
-    assert loop.time() - first_at >= 0.2
+    assert loop.time() - first_at >= 0.39, "the lull's timer is twice the interval"
     assert written[1] == b"\x81\x06second\x81\x05third"
+
+
+async def test_replies_never_wait_for_the_interval() -> None:
+    """A client's chain of requests: each reply goes at the end of its turn."""
+    outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.05)
+    members, client = room(), session("client")
+    outbox.send(members, b"broadcast")
+    await asyncio.sleep(0)
+    for n in range(3):
+        outbox.send([client], b"reply %d" % n)
+        await asyncio.sleep(0)
+        assert len(client.transport.transport.written) == n + 1
+    await asyncio.sleep(0.1)
+    outbox.send([client], b"reply 3")
+    await asyncio.sleep(0)
+    outbox.send(members, b"goes")  # the interval runs from the last broadcast, not reply 3
+    await asyncio.sleep(0)
+    assert len(members[0].transport.transport.written) == 2
 
 
 async def test_the_first_frame_after_the_interval_takes_the_waiting_ones_along() -> None:
     outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.2)
-    member = session("member")
-    written = member.transport.transport.written
-    outbox.send([member], b"first")
+    members = room()
+    written = members[0].transport.transport.written
+    outbox.send(members, b"first")
     await asyncio.sleep(0)
-    outbox.send([member], b"waits")
+    outbox.send(members, b"waits")
     await asyncio.sleep(0.25)  # past the interval, before the lull's timer (0.4 s)
     assert len(written) == 1
-    outbox.send([member], b"comes")
+    outbox.send(members, b"comes")
     await asyncio.sleep(0)
     assert written[1:] == [b"\x81\x05waits\x81\x05comes"]
 
 
 async def test_without_an_interval_every_turn_writes() -> None:
     outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0)
-    member = session("member")
+    members = room()
     for frame in (b"one", b"two"):
-        outbox.send([member], frame)
+        outbox.send(members, frame)
         await asyncio.sleep(0)
-    assert member.transport.transport.written == [b"\x81\x03one", b"\x81\x03two"]
+    assert members[0].transport.transport.written == [b"\x81\x03one", b"\x81\x03two"]
 
 
 async def test_interleaved_replies_and_room_frames_reach_each_client_in_one_ordered_write() -> None:
@@ -173,12 +200,13 @@ class SlowTransport(FakeTransport):
 async def test_after_a_long_write_the_next_one_waits_longer_than_the_interval() -> None:
     """A write to many clients takes a while: writing must not take all of the relay's time."""
     outbox = WebSocketOutbox(max_client_buffer=1 << 20, write_interval=0.001)
-    member = session("member")
+    members = room()
+    member = members[0]
     member.transport.transport = SlowTransport()
-    outbox.send([member], b"slow")
+    outbox.send(members, b"slow")
     await asyncio.sleep(0)
     assert len(member.transport.transport.written) == 1
-    outbox.send([member], b"next")  # 20 ms after the write began: 20 times the interval
+    outbox.send(members, b"next")  # 20 ms after the write began: 20 times the interval
     await asyncio.sleep(0)
     assert len(member.transport.transport.written) == 1, "the next write came at once"
     await _until(lambda: len(member.transport.transport.written) == 2)

@@ -91,7 +91,7 @@ class Outbox(Protocol):
     """Writes encoded frames to sessions; implemented by the socket layer."""
 
     def send(self, sessions: Collection[Session], payload: bytes) -> int:
-        """Queue ``payload`` for each session, written when the loop turn ends; returns how many."""
+        """Queue ``payload`` for each session, written soon, in order; returns how many."""
 
     def close(self, session: Session, code: int, reason: str) -> None:
         """Close one session's connection."""

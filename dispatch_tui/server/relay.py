@@ -61,6 +61,9 @@ DEFAULT_WRITE_INTERVAL = 0.01
 #: WRITE_INTERVAL_MAX seconds.
 WRITE_BUSY_FACTOR = 3.0
 WRITE_INTERVAL_MAX = 0.05
+#: Frames queued for fewer deliveries than this in all (replies, small rooms)
+#: never wait for the write interval: holding them back would save little.
+WRITE_HOLD_MIN_DELIVERIES = 16
 
 
 def default_db_path() -> Path:
@@ -109,20 +112,23 @@ class RelaySettings:
 class WebSocketOutbox:
     """Writes frames to connections without letting one slow client hurt the rest.
 
-    Frames are queued and written at the end of the event loop's turn, so a
-    burst (a publisher's frames read in one go, a reply and its broadcast)
-    reaches each connection in one write: one system call per connection per
-    burst rather than per frame, which is most of what a delivery costs.
+    Frames are queued and written at the end of the event loop's turn or, on
+    a busy floor, after the write interval, so a burst reaches each connection
+    in one write: one system call per connection per burst rather than per
+    frame, which is most of what a delivery costs.
 
-    On a busy floor frames come faster than that, and each connection's write
-    is a system call: the outbox writes at most once per ``write_interval``.
-    A frame that finds the last write that long ago goes out at the end of its
-    turn, with whatever waited for it; one queued sooner waits for the next
-    frame after the interval, or twice the interval after the last write if
-    none comes. A write to a thousand clients takes milliseconds itself, so
-    the interval grows to ``WRITE_BUSY_FACTOR`` times the last write's time
-    (``WRITE_INTERVAL_MAX`` at most). A quiet relay (a console, a request and
-    its reply) therefore writes at once; a busy one adds some milliseconds.
+    On a busy floor broadcasts come faster than a turn, and each connection's
+    write is a system call: the outbox writes broadcasts at most once per
+    ``write_interval``. One that finds the last such write that long ago goes
+    out at the end of its turn, with whatever waited for it; one queued sooner
+    waits for the next frame after the interval, or twice the interval after
+    the last write if none comes. A write to a thousand clients takes
+    milliseconds itself, so the interval grows to ``WRITE_BUSY_FACTOR`` times
+    the last write's time (``WRITE_INTERVAL_MAX`` at most). Frames for fewer
+    than ``WRITE_HOLD_MIN_DELIVERIES`` deliveries in all (a reply, an ack, a
+    small room) go at the end of the turn and leave the interval alone, so a
+    client's chain of requests never waits; a busy floor's broadcasts wait
+    some milliseconds.
     """
 
     def __init__(
@@ -136,7 +142,9 @@ class WebSocketOutbox:
         self.write_interval = write_interval
         self._closing: set[asyncio.Task[None]] = set()
         self._queued: list[tuple[Collection[Session], bytes]] = []
-        self._flush_due: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._flush_due: asyncio.Handle | None = None
+        #: Deliveries queued: how many frames times their sessions.
+        self._queued_deliveries = 0
         #: The pending flush is at the end of this turn, not on a timer.
         self._flush_this_turn = False
         self._flushed_at = -math.inf
@@ -150,9 +158,11 @@ class WebSocketOutbox:
         if not sessions:
             return 0
         self._queued.append((sessions, payload))
+        self._queued_deliveries += len(sessions)
         if not self._flush_this_turn:
             loop = asyncio.get_running_loop()
-            if loop.time() >= self._flushed_at + self._interval:
+            small = self._queued_deliveries < WRITE_HOLD_MIN_DELIVERIES
+            if small or loop.time() >= self._flushed_at + self._interval:
                 if self._flush_due is not None:
                     self._flush_due.cancel()
                 self._flush_due = loop.call_soon(self.flush)
@@ -177,8 +187,12 @@ class WebSocketOutbox:
         self._flush_this_turn = False
         if not self._queued:
             return
-        self._flushed_at = asyncio.get_running_loop().time()
         queued, self._queued = self._queued, []
+        deliveries, self._queued_deliveries = self._queued_deliveries, 0
+        if deliveries < WRITE_HOLD_MIN_DELIVERIES:
+            self._write_all(queued)
+            return
+        self._flushed_at = asyncio.get_running_loop().time()
         started = time.perf_counter()
         self._write_all(queued)
         if self.write_interval:
