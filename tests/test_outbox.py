@@ -217,3 +217,23 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.01)
+
+
+class FillingTransport(FakeTransport):
+    """A client that reads nothing: every write stays unsent."""
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.unsent += len(data)
+
+
+async def test_the_cap_is_checked_before_each_write_of_a_long_run() -> None:
+    outbox = WebSocketOutbox(max_client_buffer=WRITE_RUN_MAX_BYTES + 4000)
+    member = session("member")
+    member.transport.transport = FillingTransport()
+    for _ in range(24):
+        outbox.send([member], b"x" * 8000)
+    outbox.flush()
+    await _settle()
+    assert len(member.transport.transport.written) == 2, "wrote on past the cap"
+    assert member.transport.closes == [(1013, "slow consumer")]
