@@ -36,11 +36,18 @@ async def until(
 
 
 def rendered(widget: Widget) -> str:
-    """What a widget shows, as plain text: a static one's content, else its painted lines."""
-    if isinstance(widget, Static):
+    """What a widget shows, as plain text: its content (a static's, an advice card's
+    panel) at 120 columns, else its painted lines."""
+    content = widget.content if isinstance(widget, Static) else getattr(widget, "card", None)
+    if content is not None:
         console = Console(width=120, file=io.StringIO(), color_system=None, record=True)
-        console.print(widget.content)
+        console.print(content)
         return console.export_text()
+    return painted(widget)
+
+
+def painted(widget: Widget) -> str:
+    """The lines a widget paints at its size, as plain text."""
     strips = widget.render_lines(Region(0, 0, *widget.outer_size))
     return "\n".join(strip.text for strip in strips)
 

@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 from rich.color import Color, ColorTriplet
+from rich.console import Console, ConsoleOptions
+from rich.panel import Panel
 from textual.command import CommandList, CommandPalette
-from textual.geometry import Region, Size
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 from textual.widgets.option_list import OptionDoesNotExist
 from websockets.asyncio.client import ClientConnection
 
@@ -26,6 +29,7 @@ from dispatch_tui.screens.prompt import PromptScreen
 from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
+from dispatch_tui.widgets import advice as advice_widgets
 from dispatch_tui.widgets.advice import AdviceCard
 from dispatch_tui.widgets.calls import CallCard
 from dispatch_tui.widgets.chat import ChatLog
@@ -35,6 +39,7 @@ from tests.conftest import client, recv_event, request
 from tests.console_helpers import (
     chat_text,
     console_app,
+    painted,
     relay_gone,
     rendered,
     running,
@@ -147,32 +152,33 @@ async def test_advice_card_shows_its_fields_and_a_p1_rings_once(relay: Relay) ->
         assert len(cards) == 2
 
 
-async def test_a_layout_does_not_measure_an_unchanged_advice_card_again(
+async def test_a_layout_does_not_render_an_unchanged_advice_card_again(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Measuring a card renders its whole panel; Textual forgets its measure on every repaint."""
+    """Rendering a card's panel takes milliseconds; a repaint or a layout reads its rows."""
     app = console_app(relay.url)
     async with running(app) as pilot, client(relay.url) as source:
         await publish(source, "call-1", "caller", "my father collapsed and he is not breathing")
         await until(pilot, lambda: app.screen.query(AdviceCard), "an advice card")
         card = app.screen.query_one(AdviceCard)
-        await until(pilot, lambda: "P1" in rendered(card), "the card drawn")
-        measured: list[AdviceCard] = []
-        measure = Static.get_content_height
+        await until(pilot, lambda: "P1" in painted(card), "the card painted")
+        rendered_again: list[int] = []
+        render = advice_widgets.card_strips
 
-        def counting(self: Static, container: Size, viewport: Size, width: int) -> int:
-            if self is card:
-                measured.append(card)
-            return measure(self, container, viewport, width)
+        def counting(console: Console, options: ConsoleOptions, panel: Panel) -> list[Strip]:
+            rendered_again.append(options.max_width)
+            return render(console, options, panel)
 
-        monkeypatch.setattr(Static, "get_content_height", counting)
+        monkeypatch.setattr(advice_widgets, "card_strips", counting)
         drawn = card._drawn
         card.refresh()  # a repaint, as a card gets when a new one moves it
         app.screen.refresh(layout=True)
         await pilot.pause()
         await pilot.pause()
         assert card._drawn is drawn, "the card's own content changed meanwhile"
-        assert measured == []
+        assert rendered_again == []
+        shown = painted(card)
+        assert "P1 CARDIAC ARREST" in shown and "╭" in shown, shown
 
 
 async def test_cards_keep_their_width_when_their_pane_starts_to_scroll(relay: Relay) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.console import Console, ConsoleOptions
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from textual.geometry import Size
-from textual.widgets import Static
+from textual.reactive import Reactive
+from textual.strip import Strip
+from textual.widget import Widget
 
 from dispatch_tui.advice_text import add_advice_rows, incident_kind
 from dispatch_tui.console_state import Advice, Call
@@ -84,16 +87,42 @@ def advice_card(
     )
 
 
-class AdviceCard(Static):
-    """The newest advice of one call."""
+def card_strips(console: Console, options: ConsoleOptions, card: Panel) -> list[Strip]:
+    """A card's panel rendered at the width of ``options``, one strip per row."""
+    width = options.max_width
+    return [Strip(line, width) for line in console.render_lines(card, options, pad=True)]
+
+
+class AdviceCard(Widget):
+    """The newest advice of one call, drawn line by line from its panel rendered once.
+
+    A card is a Rich panel, and rendering one takes milliseconds. As a
+    ``Static`` it was rendered again after every layout that touched it, and
+    such layouts (a card coming, going or moving) landed between keystrokes.
+    Here the panel is rendered once per content and width; a layout or a
+    repaint reads the rows already made.
+
+    Its virtual size, which a layout that resizes it also sets, only repaints
+    it: Textual's own ``virtual_size`` asks for a second layout of the whole
+    screen, and a card does not scroll.
+    """
+
+    DEFAULT_CSS = """
+    AdviceCard {
+        height: auto;
+    }
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     def __init__(self, call_id: str) -> None:
         super().__init__(classes="advice")
         self.call_id = call_id
         self._seen: tuple[int, int, str] = (0, 0, "")
         self._drawn: tuple[int, list[str], str] = (0, [], "")
-        #: The card's height by width, for the card as last drawn.
-        self._measured: dict[int, int] = {}
+        #: The panel shown, and its rows at the width they were rendered for.
+        self.card: Panel | None = None
+        self._rows: tuple[int, list[Strip]] = (0, [])
 
     def show(self, advice: Advice, call: Call | None, marks: CallMarks | None) -> None:
         """Redraw for new advice, new marks or when a question drops off, not on every word."""
@@ -108,26 +137,32 @@ class AdviceCard(Static):
             self._redraw(advice_card(advice, call, drawn[1], marks))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """Measured once per content and width: Textual drops its own measure on every repaint.
+        return len(self._rows_at(width))
 
-        Measuring a card renders its whole panel, and a layout of the screen
-        measured every card again, each time a card came or went.
-        """
-        height = self._measured.get(width)
-        if height is None:
-            height = self._measured[width] = super().get_content_height(container, viewport, width)
-        return height
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        rows = self._rows_at(width)
+        if y < len(rows):
+            return rows[y].apply_style(self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    def _rows_at(self, width: int) -> list[Strip]:
+        if self.card is None or width <= 0:
+            return []
+        if self._rows[0] != width:
+            options = self.app.console_options.update_width(width)
+            self._rows = (width, card_strips(self.app.console, options, self.card))
+        return self._rows[1]
 
     def _redraw(self, card: Panel) -> None:
         """Repaint in place; lay the screen out again only when the card's height changes."""
-        self.update(card, layout=False)
-        self.clear_cached_dimensions()
-        self._measured.clear()
+        self.card = card
+        self._rows = (0, [])
         width = self.content_size.width
-        if not width or self.get_content_height(self.size, self.app.size, width) != (
-            self.content_size.height
-        ):
+        if not width or len(self._rows_at(width)) != self.content_size.height:
             self.refresh(layout=True)
+        else:
+            self.refresh()
 
 
 class AdviceView(KeyedStack[AdviceCard]):

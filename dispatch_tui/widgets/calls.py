@@ -14,7 +14,8 @@ from datetime import datetime
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -80,7 +81,13 @@ def wrap_turn(console: Console, line: TranscriptLine, width: int) -> list[Strip]
 
 
 class CallCard(Widget):
-    """One call's newest transcript rows under a titled border."""
+    """One call's newest transcript rows under a titled border.
+
+    Its virtual size, set by the layout that resized it, only repaints it (see
+    :class:`~dispatch_tui.widgets.advice.AdviceCard`): the card does not scroll.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     DEFAULT_CSS = f"""
     CallCard {{
