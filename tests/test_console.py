@@ -30,8 +30,8 @@ from dispatch_tui.server.agents.rules import RulesAgent
 from dispatch_tui.server.pipeline import PipelineSettings
 from dispatch_tui.server.relay import Relay, RelaySettings
 from dispatch_tui.widgets import advice as advice_widgets
-from dispatch_tui.widgets.advice import AdviceCard
-from dispatch_tui.widgets.calls import CallCard
+from dispatch_tui.widgets.advice import AdviceCard, AdviceView
+from dispatch_tui.widgets.calls import CallCard, CallsView
 from dispatch_tui.widgets.chat import ChatLog
 from dispatch_tui.widgets.rooms import RoomList
 from dispatch_tui.widgets.status import StatusBar
@@ -170,12 +170,12 @@ async def test_a_layout_does_not_render_an_unchanged_advice_card_again(
             return render(console, options, panel)
 
         monkeypatch.setattr(advice_widgets, "card_strips", counting)
-        drawn = card._drawn
+        panel = card.card
         card.refresh()  # a repaint, as a card gets when a new one moves it
         app.screen.refresh(layout=True)
         await pilot.pause()
         await pilot.pause()
-        assert card._drawn is drawn, "the card's own content changed meanwhile"
+        assert card.card is panel, "the card's own content changed meanwhile"
         assert rendered_again == []
         shown = painted(card)
         assert "P1 CARDIAC ARREST" in shown and "╭" in shown, shown
@@ -201,6 +201,40 @@ async def test_cards_keep_their_width_when_their_pane_starts_to_scroll(relay: Re
             "both panes to scroll",
         )
         assert (first.size.width, first_call.size.width) == widths
+
+
+async def test_a_new_call_in_a_full_pane_takes_over_the_oldest_card_and_shows_only_its_own(
+    relay: Relay,
+) -> None:
+    """Swapping the oldest call for a new one mounts and removes no widget: the card is reused."""
+    app = console_app(relay.url)
+    async with running(app) as pilot, client(relay.url) as source:
+        calls = app.screen.query_one(CallsView)
+        advice = app.screen.query_one(AdviceView)
+        advice_cap = 2 * app.state.max_calls
+        for n in range(advice_cap):
+            await publish(source, f"call-{n}", "caller", f"fire in house {n}, smoke everywhere")
+        last = f"call-{advice_cap - 1}"
+        await until(
+            pilot,
+            lambda: (card := advice.child(last)) is not None and last in rendered(card),
+            "every call's advice drawn",
+        )
+        oldest_call = calls.child(min(app.state.calls, key=lambda c: app.state.calls[c].last_seq))
+        oldest_advice = advice.child("call-0")
+        assert oldest_call is not None and oldest_advice is not None
+        await until(pilot, lambda: "house 0" in rendered(oldest_advice), "the oldest advice")
+
+        await publish(source, "call-new", "caller", "my father collapsed and is not breathing")
+        await until(pilot, lambda: advice.child("call-new") is not None, "the new call's advice")
+        assert calls.child("call-new") is oldest_call and advice.child("call-new") is oldest_advice
+        assert len(app.screen.query(CallCard)) == app.state.max_calls
+        assert len(app.screen.query(AdviceCard)) == advice_cap
+        await until(pilot, lambda: "P1" in rendered(oldest_advice), "the new advice on the card")
+        for card in (oldest_call, oldest_advice):
+            shown = rendered(card)
+            assert "call-new" in shown and "not breathing" in shown, shown
+            assert "house" not in shown, shown
 
 
 async def test_switching_rooms_shows_that_rooms_chat_and_clears_unread(relay: Relay) -> None:

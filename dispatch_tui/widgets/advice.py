@@ -11,13 +11,12 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.strip import Strip
-from textual.widget import Widget
 
 from dispatch_tui.advice_text import add_advice_rows, incident_kind
 from dispatch_tui.console_state import Advice, Call
 from dispatch_tui.floor import CallMarks
 from dispatch_tui.untrusted import literal
-from dispatch_tui.widgets.keyed import KeyedStack
+from dispatch_tui.widgets.keyed import KeyedChild, KeyedStack
 
 PRIORITY_COLOURS = {1: "bold red", 2: "yellow", 3: "cyan", 4: "green", 5: "bright_black"}
 
@@ -93,7 +92,7 @@ def card_strips(console: Console, options: ConsoleOptions, card: Panel) -> list[
     return [Strip(line, width) for line in console.render_lines(card, options, pad=True)]
 
 
-class AdviceCard(Widget):
+class AdviceCard(KeyedChild):
     """The newest advice of one call, drawn line by line from its panel rendered once.
 
     A card is a Rich panel, and rendering one takes milliseconds. As a
@@ -117,9 +116,14 @@ class AdviceCard(Widget):
 
     def __init__(self, call_id: str) -> None:
         super().__init__(classes="advice")
-        self.call_id = call_id
-        self._seen: tuple[int, int, str] = (0, 0, "")
-        self._drawn: tuple[int, list[str], str] = (0, [], "")
+        self.rebind(call_id)
+
+    def rebind(self, key: str) -> None:
+        self.call_id = key
+        #: The advice last shown (held, not its ``id``, which a newer one may reuse).
+        self._advice: Advice | None = None
+        self._seen: tuple[int, str] = (-1, "")
+        self._drawn: tuple[list[str], str] = ([], "")
         #: The panel shown, and its rows at the width they were rendered for.
         self.card: Panel | None = None
         self._rows: tuple[int, list[Strip]] = (0, [])
@@ -127,14 +131,15 @@ class AdviceCard(Widget):
     def show(self, advice: Advice, call: Call | None, marks: CallMarks | None) -> None:
         """Redraw for new advice, new marks or when a question drops off, not on every word."""
         shown_marks = marks_text(marks).plain
-        seen = (id(advice), call.dispatcher_version if call is not None else -1, shown_marks)
-        if seen == self._seen:
+        seen = (call.dispatcher_version if call is not None else -1, shown_marks)
+        new_advice = advice is not self._advice
+        if not new_advice and seen == self._seen:
             return
-        self._seen = seen
-        drawn = (id(advice), open_questions(advice, call), shown_marks)
-        if drawn != self._drawn:
+        self._advice, self._seen = advice, seen
+        drawn = (open_questions(advice, call), shown_marks)
+        if new_advice or drawn != self._drawn:
             self._drawn = drawn
-            self._redraw(advice_card(advice, call, drawn[1], marks))
+            self._redraw(advice_card(advice, call, drawn[0], marks))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._rows_at(width))

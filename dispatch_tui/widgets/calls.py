@@ -17,14 +17,13 @@ from rich.text import Text
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
-from textual.widget import Widget
 
 from dispatch_tui.console_state import Advice, Call, TranscriptLine
 from dispatch_tui.floor import CallMarks
 from dispatch_tui.untrusted import literal
 from dispatch_tui.vocabulary import is_dispatcher_speaker
 from dispatch_tui.widgets.advice import elapsed, marks_text, priority_colour
-from dispatch_tui.widgets.keyed import KeyedStack
+from dispatch_tui.widgets.keyed import KeyedChild, KeyedStack
 
 #: Cells for the speaker column, and the gap after it.
 LABEL_WIDTH = 7
@@ -80,7 +79,7 @@ def wrap_turn(console: Console, line: TranscriptLine, width: int) -> list[Strip]
     return strips
 
 
-class CallCard(Widget):
+class CallCard(KeyedChild):
     """One call's newest transcript rows under a titled border.
 
     Its virtual size, set by the layout that resized it, only repaints it (see
@@ -99,12 +98,16 @@ class CallCard(Widget):
 
     def __init__(self, call_id: str) -> None:
         super().__init__(classes="call")
-        self.call_id = call_id
+        self._colour = _IDLE_BORDER
+        self._max_rows = ROWS_SEVERAL
+        self.rebind(call_id)
+
+    def rebind(self, key: str) -> None:
+        """Its border and height stay until :meth:`show` sets the new call's."""
+        self.call_id = key
         self._call: Call | None = None
         self._version = -1
         self._title = ""
-        self._colour = _IDLE_BORDER
-        self._max_rows = ROWS_SEVERAL
         self._rows: list[Strip] = []
         #: The rows last painted, so a change repaints only the rows that differ.
         self._shown: list[Strip] = []

@@ -9,7 +9,16 @@ from typing import Generic, TypeVar
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
-ChildT = TypeVar("ChildT", bound=Widget)
+
+class KeyedChild(Widget):
+    """A child of a :class:`KeyedStack`, which can be handed another key."""
+
+    def rebind(self, key: str) -> None:
+        """Forget everything shown and stand for ``key``, as if just made for it."""
+        raise NotImplementedError
+
+
+ChildT = TypeVar("ChildT", bound=KeyedChild)
 
 
 class KeyedStack(VerticalScroll, Generic[ChildT]):
@@ -17,6 +26,11 @@ class KeyedStack(VerticalScroll, Generic[ChildT]):
 
     Only the children whose content changed are redrawn, which keeps a busy
     pane cheap: a new transcript line re-renders one call, not all of them.
+
+    A key that replaces another in the same sync (a full pane whose oldest call
+    gives way to a new one) takes over the old key's child. Mounting and removing
+    widgets finish later, over several messages, and each lays the screen out
+    again then: at a busy floor's pace those layouts landed between keystrokes.
     """
 
     def __init__(self, make: Callable[[str], ChildT], **kwargs: str) -> None:
@@ -26,15 +40,20 @@ class KeyedStack(VerticalScroll, Generic[ChildT]):
 
     def sync(self, keys: Sequence[str]) -> list[ChildT]:
         """The children for ``keys``, in that order, creating and dropping as needed."""
-        for key in self._children.keys() - set(keys):
-            self._children.pop(key).remove()
+        kept = set(keys)
+        spare = [self._children.pop(key) for key in list(self._children) if key not in kept]
         wanted = []
         for key in keys:
             child = self._children.get(key)
-            if child is None:
+            if child is None and spare:
+                child = self._children[key] = spare.pop()
+                child.rebind(key)
+            elif child is None:
                 child = self._children[key] = self._make(key)
                 self.mount(child)
             wanted.append(child)
+        for child in spare:
+            child.remove()
         attached = [child for child in self.children if child in wanted]
         if attached != [child for child in wanted if child in attached]:
             self._reorder([child for child in wanted if child in attached])
