@@ -18,6 +18,7 @@ from textual.widgets import Input, RichLog, Static
 from dispatch_tui.app import ConsoleSettings, DispatchApp
 from dispatch_tui.client import Backoff, DispatchClient, LinkState
 from dispatch_tui.server.relay import Relay, RelaySettings
+from dispatch_tui.widgets.advice import AdviceCard
 
 SIZE = (160, 48)
 LIVE = (LinkState.CONNECTED, LinkState.RECOVERED)
@@ -38,7 +39,11 @@ async def until(
 def rendered(widget: Widget) -> str:
     """What a widget shows, as plain text: its content (a static's, an advice card's
     panel) at 120 columns, else its painted lines."""
-    content = widget.content if isinstance(widget, Static) else getattr(widget, "card", None)
+    content: object = None
+    if isinstance(widget, Static):
+        content = widget.content
+    elif isinstance(widget, AdviceCard):
+        content = widget.card
     if content is not None:
         console = Console(width=120, file=io.StringIO(), color_system=None, record=True)
         console.print(content)

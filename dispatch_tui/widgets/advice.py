@@ -9,7 +9,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from textual.geometry import Size
-from textual.reactive import Reactive
 from textual.strip import Strip
 
 from dispatch_tui.advice_text import add_advice_rows, incident_kind
@@ -100,10 +99,6 @@ class AdviceCard(KeyedChild):
     such layouts (a card coming, going or moving) landed between keystrokes.
     Here the panel is rendered once per content and width; a layout or a
     repaint reads the rows already made.
-
-    Its virtual size, which a layout that resizes it also sets, only repaints
-    it: Textual's own ``virtual_size`` asks for a second layout of the whole
-    screen, and a card does not scroll.
     """
 
     DEFAULT_CSS = """
@@ -111,8 +106,6 @@ class AdviceCard(KeyedChild):
         height: auto;
     }
     """
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     def __init__(self, call_id: str) -> None:
         super().__init__(classes="advice")

@@ -14,8 +14,7 @@ from datetime import datetime
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
-from textual.geometry import Region, Size
-from textual.reactive import Reactive
+from textual.geometry import Region
 from textual.strip import Strip
 
 from dispatch_tui.console_state import Advice, Call, TranscriptLine
@@ -80,13 +79,7 @@ def wrap_turn(console: Console, line: TranscriptLine, width: int) -> list[Strip]
 
 
 class CallCard(KeyedChild):
-    """One call's newest transcript rows under a titled border.
-
-    Its virtual size, set by the layout that resized it, only repaints it (see
-    :class:`~dispatch_tui.widgets.advice.AdviceCard`): the card does not scroll.
-    """
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+    """One call's newest transcript rows under a titled border."""
 
     DEFAULT_CSS = f"""
     CallCard {{

@@ -7,11 +7,20 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widget import Widget
 
 
 class KeyedChild(Widget):
-    """A child of a :class:`KeyedStack`, which can be handed another key."""
+    """A child of a :class:`KeyedStack`, which can be handed another key.
+
+    Its virtual size, which the layout that resizes it sets, only repaints it:
+    Textual's own ``virtual_size`` asks for a second layout of the whole screen
+    after every such layout, and a card in a stack does not scroll.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
     def rebind(self, key: str) -> None:
         """Forget everything shown and stand for ``key``, as if just made for it."""
