@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
 
-from dispatch_tui.server.relay import Relay
+from dispatch_tui.server.relay import Relay, RelaySettings
 from tests.conftest import client, recv_event, request
 
 MEMBERS = 50
@@ -125,6 +126,44 @@ async def test_a_burst_reaches_each_member_in_order_in_a_few_writes(relay: Relay
             assert writes[index] <= BURST // 4, writes
         acks = [(await recv_event(publisher, "sent"))["data"]["seq"] for _ in range(BURST)]
         assert acks == sorted(acks) and len(set(acks)) == BURST
+
+
+async def test_members_with_and_without_compression_each_get_a_burst_once_in_order(
+    tmp_path: Path,
+) -> None:
+    """With compression on, a room mixes both kinds: those without an extension share one
+    set of frame bytes, the others get frames of their own, and each gets all, in order."""
+    relay = Relay(RelaySettings(port=0, db=str(tmp_path / "journal.sqlite3"), compression=True))
+    await relay.start()
+    try:
+        async with asyncio.timeout(30), contextlib.AsyncExitStack() as stack:
+            publisher = await stack.enter_async_context(client(relay.url))
+            members = [
+                await stack.enter_async_context(client(relay.url, compression=compression))
+                for compression in ("deflate", None, "deflate", None)
+            ]
+            assert [bool(ws.protocol.extensions) for ws in members] == [True, False, True, False]
+            for ws in members:
+                await request(ws, "join_room", {"room_name": "ops"})
+                await recv_event(ws, "room_joined")
+            _send_in_one_write(
+                publisher, [("ops", {"n": n, "pad": "x" * 200}) for n in range(BURST)]
+            )
+            for n in range(BURST, 2 * BURST):
+                await request(publisher, "send_to_room", {"room_name": "ops", "message": {"n": n}})
+            for ws in members:
+                received = [
+                    (await recv_event(ws, "client_message"))["data"]["message"]["n"]
+                    for _ in range(2 * BURST)
+                ]
+                assert received == list(range(2 * BURST))
+                with contextlib.suppress(TimeoutError):
+                    extra = await recv_event(ws, "client_message", timeout=0.3)
+                    raise AssertionError(f"delivered twice: {extra}")
+            acks = [(await recv_event(publisher, "sent"))["data"]["seq"] for _ in range(2 * BURST)]
+            assert acks == sorted(set(acks)), acks
+    finally:
+        await relay.stop()
 
 
 async def _client_id(ws: ClientConnection) -> str:
