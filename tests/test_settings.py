@@ -183,3 +183,37 @@ def test_the_write_interval_reaches_the_relay_and_zero_turns_it_off(
     assert relay_settings(load_settings({"write_interval": 0.02}), None).write_interval == 0.02
     with pytest.raises(SettingsError, match="write_interval"):
         load_settings({"write_interval": -1})
+
+
+def relay_log_after_a_round_trip(env: dict[str, str] | None = None) -> str:
+    """Start ``dispatch serve``, send one message and read its ack, stop it; its log."""
+    process = serve("--port", "0", "--db", ":memory:", env=env)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        line = process.stdout.readline()
+        assert line.startswith("dispatch relay listening on "), process.stderr.read()
+
+        async def round_trip() -> None:
+            async with client(line.split()[-1]) as ws:
+                await request(ws, "send_to_room", {"room_name": "ops", "message": "test"})
+                await recv_event(ws, "sent")
+
+        asyncio.run(round_trip())
+    finally:
+        process.terminate()
+        process.wait(30)
+    log = process.stderr.read()
+    for stream in (process.stdout, process.stderr):
+        stream.close()
+    return log
+
+
+def test_the_relay_runs_on_uvloop_where_it_is_installed() -> None:
+    assert "event loop uvloop" in relay_log_after_a_round_trip()
+
+
+def test_without_uvloop_the_relay_runs_on_asyncios_own_loop(tmp_path: Path) -> None:
+    (tmp_path / "uvloop.py").write_text('raise ImportError("uvloop is not installed here")\n')
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    log = relay_log_after_a_round_trip(env={"PYTHONPATH": path})
+    assert "event loop asyncio" in log, log

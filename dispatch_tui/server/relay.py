@@ -390,7 +390,8 @@ class Relay:
         self.port = self._server.sockets[0].getsockname()[1]
         if s.ping_interval:
             self.spawn(self._keep_alive(s.ping_interval, s.ping_timeout), "keepalive")
-        logger.info("relay listening on %s (journal %s)", self.url, s.db)
+        loop_kind = type(asyncio.get_running_loop()).__module__.partition(".")[0]
+        logger.info("relay listening on %s (journal %s, event loop %s)", self.url, s.db, loop_kind)
 
     def _make_broker(self) -> Broker:
         if self.settings.redis_url is None:
